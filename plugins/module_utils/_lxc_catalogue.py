@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright: lxchost.prep contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What LXC needs from a kernel config: the one home of the collection's kernel knowledge.
+
+Used by the lxc_checkconfig module (to judge a config) and by the kernel_build role (to switch
+the options on).  To add a check, add one ``_req(...)`` line to REQUIREMENTS below.
+
+Symbols are written without the CONFIG_ prefix.  A symbol is either a plain name (valid in every
+kernel) or ``(name, since, until)``: valid for kernel versions ``since <= v < until`` (either may
+be None).  Several symbols valid for the same version are alternatives: any one enabled passes.
+Version gates are the kernel release that added or removed the symbol (see the research notes in
+docs/ for the kernel commits).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+REQUIRED = "required"
+RECOMMENDED = "recommended"
+OPTIONAL = "optional"
+LEVELS = (REQUIRED, RECOMMENDED, OPTIONAL)
+
+# Groups in report order, with the section titles lxc-checkconfig uses where it has one.
+GROUPS = (
+    ("namespaces", "Namespaces"),
+    ("cgroups", "Control groups"),
+    ("network", "Networking"),
+    ("filesystems", "Filesystems"),
+    ("security", "Security"),
+    ("misc", "Misc"),
+    ("checkpoint_restore", "Checkpoint/Restore"),
+)
+
+Symbol = namedtuple("Symbol", "name since until")
+
+Requirement = namedtuple(
+    "Requirement",
+    "id label group level symbols builtin_since cgroup only_if modules needs menu why",
+)
+
+
+def _req(id, label, group, level, symbols, why, menu="", builtin_since=None, cgroup=None,
+         only_if=(), modules=(), needs=()):
+    """One requirement.  cgroup: None (any), 'v1' or 'v2' (only judged for that cgroup mode).
+    only_if: symbols that must be enabled for the check to apply (CPUSETS needs SMP).
+    modules: module names the option builds (runtime check of =m options).
+    needs: symbols to switch on first when enabling it (used by the kernel_build role)."""
+    if isinstance(symbols, str):
+        symbols = (symbols,)
+    symbols = tuple(Symbol(s, None, None) if isinstance(s, str) else Symbol(*s) for s in symbols)
+    return Requirement(id, label, group, level, symbols, builtin_since, cgroup, tuple(only_if),
+                       tuple(modules), tuple(needs), menu, why)
+
+
+NS_MENU = "General setup > Namespaces support > "
+CG_MENU = "General setup > Control Group support > "
+NF_MENU = "Networking support > Networking options > Network packet filtering framework (Netfilter) > "
+NF_CORE = NF_MENU + "Core Netfilter Configuration > "
+
+REQUIREMENTS = (
+    # --- namespaces ---
+    _req("namespaces", "Namespaces", "namespaces", REQUIRED, "NAMESPACES",
+         "LXC isolates every container in namespaces.", "General setup > Namespaces support"),
+    _req("uts_namespace", "Utsname namespace", "namespaces", REQUIRED, "UTS_NS",
+         "Gives each container its own hostname.", NS_MENU + "UTS namespace"),
+    _req("ipc_namespace", "Ipc namespace", "namespaces", REQUIRED, "IPC_NS",
+         "Keeps System V IPC and POSIX message queues per container.", NS_MENU + "IPC namespace",
+         needs=("SYSVIPC",)),
+    _req("pid_namespace", "Pid namespace", "namespaces", REQUIRED, [("PID_NS", "2.6.24", None)],
+         "Gives each container its own PID 1 and process tree.", NS_MENU + "PID Namespaces"),
+    _req("user_namespace", "User namespace", "namespaces", RECOMMENDED, [("USER_NS", "2.6.23", None)],
+         "Needed for unprivileged containers (root in the container is not root on the host); "
+         "complete only from 3.8.", NS_MENU + "User namespace"),
+    _req("network_namespace", "Network namespace", "namespaces", REQUIRED, [("NET_NS", "2.6.24", None)],
+         "Gives each container its own network stack; LXC unshares it for every network type "
+         "but 'none'.", NS_MENU + "Network namespace", needs=("NET",)),
+    _req("devpts_multiple_instances", "Multiple /dev/pts instances", "namespaces", RECOMMENDED,
+         [("DEVPTS_MULTIPLE_INSTANCES", "2.6.29", "4.7")],
+         "Gives each container its own /dev/pts instead of the host's terminals; always on since "
+         "4.7 (kernel eedf265aa003).",
+         "Device Drivers > Character devices > Support multiple instances of devpts",
+         builtin_since="4.7"),
+    _req("time_namespace", "Time namespace", "namespaces", OPTIONAL, [("TIME_NS", "5.6", None)],
+         "Lets lxc.time.offset.* give a container its own monotonic and boot clocks.",
+         NS_MENU + "TIME namespace"),
+    # --- control groups ---
+    _req("cgroups", "Cgroups", "cgroups", REQUIRED, [("CGROUPS", "2.6.24", None)],
+         "LXC places every container in its own cgroup to account and limit it.",
+         "General setup > Control Group support"),
+    _req("cgroup_namespace", "Cgroup namespace", "cgroups", RECOMMENDED,
+         [("CGROUP_NS", "2.6.24", "3.0"), ("CGROUPS", "4.6", None)],
+         "Hides the host's cgroup tree from the container; part of cgroup core since 4.6 "
+         "(the old ns_cgroup subsystem was removed in 3.0, kernel a77aea92010a).",
+         CG_MENU.rstrip(" >")),
+    _req("cgroup_device", "Cgroup device", "cgroups", RECOMMENDED, [("CGROUP_DEVICE", "2.6.26", None)],
+         "Limits which devices a container may open (cgroup v1 devices controller).",
+         CG_MENU + "Device controller", cgroup="v1"),
+    _req("cgroup_sched", "Cgroup sched", "cgroups", RECOMMENDED, "CGROUP_SCHED",
+         "CPU shares and quotas per container.", CG_MENU + "CPU controller"),
+    _req("cgroup_cpuacct", "Cgroup cpu account", "cgroups", RECOMMENDED, "CGROUP_CPUACCT",
+         "CPU usage accounting per container (cgroup v1 cpuacct controller).",
+         CG_MENU + "Simple CPU accounting controller", cgroup="v1"),
+    _req("cgroup_memory", "Cgroup memory controller", "cgroups", RECOMMENDED,
+         [("CGROUP_MEM_RES_CTLR", "2.6.25", "3.6"), ("MEMCG", "3.6", None)],
+         "Memory limits per container; renamed MEMCG in 3.6 (kernel c255a458).",
+         CG_MENU + "Memory controller"),
+    _req("cgroup_memory_v1", "Cgroup v1 memory controller", "cgroups", RECOMMENDED,
+         [("MEMCG_V1", "6.11", None)],
+         "From 6.11 the v1 memory interface is a separate option, off by default (kernel "
+         "e93d4166b40a): a cgroup v1 host loses memory limits without it.",
+         CG_MENU + "Memory controller > Legacy cgroup v1 memory controller", cgroup="v1",
+         needs=("MEMCG",)),
+    _req("cgroup_cpuset", "Cgroup cpuset", "cgroups", RECOMMENDED, "CPUSETS",
+         "Pins containers to CPUs and memory nodes.", CG_MENU + "Cpuset controller",
+         only_if=("SMP",)),
+    _req("cgroup_cpuset_v1", "Cgroup v1 cpuset controller", "cgroups", RECOMMENDED,
+         [("CPUSETS_V1", "6.12", None)],
+         "From 6.12 the v1 cpuset interface is a separate option, off by default: a cgroup v1 "
+         "host loses cpusets without it.", CG_MENU + "Cpuset controller > Legacy cgroup v1 "
+         "cpusets controller", cgroup="v1", only_if=("SMP",), needs=("CPUSETS",)),
+    _req("cgroup_pids", "Cgroup pids controller", "cgroups", RECOMMENDED, [("CGROUP_PIDS", "4.3", None)],
+         "Caps the number of processes per container (fork-bomb protection).",
+         CG_MENU + "PIDs controller"),
+    _req("cgroup_freezer", "Cgroup freezer", "cgroups", RECOMMENDED, [("CGROUP_FREEZER", "2.6.28", None)],
+         "lxc-freeze on cgroup v1 (on cgroup v2 freezing is part of the core since 5.2).",
+         CG_MENU + "Freezer controller", cgroup="v1"),
+    _req("cgroup_bpf", "Cgroup BPF (device control)", "cgroups", RECOMMENDED,
+         [("CGROUP_BPF", "4.10", None)],
+         "On cgroup v2 LXC restricts devices with a BPF program attached to the container's "
+         "cgroup (kernel 3007098494be).", CG_MENU + "Support for eBPF programs attached to cgroups",
+         cgroup="v2", needs=("BPF_SYSCALL",)),
+    # --- networking (lxc-checkconfig's "Misc") ---
+    _req("veth", "Veth pair device", "network", RECOMMENDED, "VETH",
+         "The default container network type (veth) needs it.",
+         "Device Drivers > Network device support > Virtual ethernet pair device",
+         modules=("veth",), needs=("NET", "NETDEVICES", "NET_CORE")),
+    _req("macvlan", "Macvlan", "network", OPTIONAL, "MACVLAN",
+         "For lxc.net.N.type = macvlan.", "Device Drivers > Network device support > MAC-VLAN support",
+         modules=("macvlan",), needs=("NETDEVICES", "NET_CORE")),
+    _req("vlan", "Vlan", "network", OPTIONAL, "VLAN_8021Q",
+         "For lxc.net.N.type = vlan.", "Networking support > Networking options > 802.1Q/802.1ad VLAN Support",
+         modules=("8021q",)),
+    _req("bridge", "Bridges", "network", RECOMMENDED, "BRIDGE",
+         "lxc-net's lxcbr0 and most host setups attach containers to a bridge.",
+         "Networking support > Networking options > 802.1d Ethernet Bridging", modules=("bridge",),
+         needs=("NET", "INET")),
+    _req("netfilter_advanced", "Advanced netfilter", "network", OPTIONAL, "NETFILTER_ADVANCED",
+         "Unlocks the netfilter options below in menuconfig.", NF_MENU + "Advanced netfilter configuration",
+         needs=("NETFILTER",)),
+    _req("nf_nat_ipv4", "IPv4 NAT", "network", RECOMMENDED,
+         [("NF_NAT", None, "3.7"), ("NF_NAT_IPV4", "3.7", "5.1"), ("NF_NAT", "5.1", None)],
+         "lxc-net masquerades container traffic; NF_NAT_IPV4 exists only from 3.7 to 5.0 "
+         "(kernel 3bf195ae6037 folded it into NF_NAT).", NF_CORE + "Netfilter NAT",
+         modules=("nf_nat_ipv4", "nf_nat"), needs=("NETFILTER", "NF_CONNTRACK")),
+    _req("nf_nat_ipv6", "IPv6 NAT", "network", OPTIONAL,
+         [("NF_NAT_IPV6", "3.7", "5.1"), ("NF_NAT", "5.1", None)],
+         "IPv6 masquerading for containers; IPv6 NAT exists from 3.7.", NF_CORE + "Netfilter NAT",
+         modules=("nf_nat_ipv6", "nf_nat"), needs=("NETFILTER", "NF_CONNTRACK", "IPV6")),
+    _req("ip_nf_target_masquerade", "IPv4 MASQUERADE target", "network", RECOMMENDED,
+         "IP_NF_TARGET_MASQUERADE",
+         "lxc-net's iptables MASQUERADE rule; a compatibility alias of "
+         "NETFILTER_XT_TARGET_MASQUERADE since 5.2.",
+         NF_MENU + "IP: Netfilter Configuration > MASQUERADE target support",
+         modules=("ipt_MASQUERADE", "xt_MASQUERADE", "nf_nat_masquerade_ipv4"),
+         needs=("NETFILTER", "NF_CONNTRACK", "NETFILTER_XTABLES", "IP_NF_IPTABLES", "NF_NAT", "IP_NF_NAT")),
+    _req("ip6_nf_target_masquerade", "IPv6 MASQUERADE target", "network", OPTIONAL,
+         [("IP6_NF_TARGET_MASQUERADE", "3.7", None)],
+         "ip6tables MASQUERADE for containers' IPv6 traffic.",
+         NF_MENU + "IPv6: Netfilter Configuration > MASQUERADE target support",
+         modules=("ip6t_MASQUERADE", "xt_MASQUERADE", "nf_nat_masquerade_ipv6"),
+         needs=("IPV6", "NETFILTER", "NF_CONNTRACK", "NETFILTER_XTABLES", "IP6_NF_IPTABLES", "NF_NAT",
+                "IP6_NF_NAT")),
+    _req("netfilter_xt_target_checksum", "CHECKSUM target", "network", RECOMMENDED,
+         [("NETFILTER_XT_TARGET_CHECKSUM", "2.6.35", None)],
+         "lxc-net fills in DHCP reply checksums with the CHECKSUM target.",
+         NF_CORE + "CHECKSUM target support", modules=("xt_CHECKSUM",),
+         needs=("NETFILTER", "NETFILTER_XTABLES", "NETFILTER_ADVANCED")),
+    _req("netfilter_xt_match_comment", "comment match", "network", OPTIONAL,
+         "NETFILTER_XT_MATCH_COMMENT",
+         "LXD and Incus tag their firewall rules with comments.", NF_CORE + '"comment" match support',
+         modules=("xt_comment",), needs=("NETFILTER", "NETFILTER_XTABLES", "NETFILTER_ADVANCED")),
+    _req("nf_tables", "nftables", "network", OPTIONAL, [("NF_TABLES", "3.13", None)],
+         "lxc-net and Incus use nftables where iptables is absent.", NF_CORE + "Netfilter nf_tables support",
+         modules=("nf_tables",), needs=("NETFILTER",)),
+    _req("netfilter_xtables_legacy", "Legacy xtables (iptables-legacy)", "network", OPTIONAL,
+         [("NETFILTER_XTABLES_LEGACY", "6.17", None)],
+         "From 6.17 the iptables-legacy tables are a separate option, off by default: rules "
+         "written with iptables-legacy fail without it.",
+         NF_CORE + "Netfilter legacy tables support", needs=("NETFILTER", "NETFILTER_XTABLES")),
+    # --- filesystems ---
+    _req("fuse", "FUSE (for use with lxcfs)", "filesystems", RECOMMENDED, "FUSE_FS",
+         "lxcfs shows containers their own /proc/meminfo, uptime and cpuinfo through FUSE.",
+         "File systems > FUSE (Filesystem in Userspace) support", modules=("fuse",)),
+    _req("overlay_fs", "Overlay filesystem", "filesystems", OPTIONAL, [("OVERLAY_FS", "3.18", None)],
+         "Snapshots and clones with lxc-copy -B overlayfs.", "File systems > Overlay filesystem support",
+         modules=("overlay",)),
+    # --- security ---
+    _req("file_capabilities", "File capabilities", "security", RECOMMENDED,
+         [("SECURITY_FILE_CAPABILITIES", "2.6.24", "2.6.33")],
+         "Lets containers keep capabilities on files; always on since 2.6.33 (kernel b3a222e52e4d).",
+         "Security options > File POSIX Capabilities", builtin_since="2.6.33"),
+    _req("seccomp", "Seccomp", "security", RECOMMENDED, "SECCOMP",
+         "LXC's default profile blocks dangerous system calls with seccomp.",
+         "General architecture-dependent options (Processor type and features before 5.10) > "
+         "Enable seccomp to safely execute untrusted bytecode"),
+    _req("seccomp_filter", "Seccomp filter", "security", RECOMMENDED, [("SECCOMP_FILTER", "3.5", None)],
+         "LXC's seccomp policies are BPF filters (mode 2).",
+         "General architecture-dependent options > Enable seccomp to safely execute untrusted bytecode",
+         needs=("SECCOMP",)),
+    _req("apparmor", "AppArmor", "security", OPTIONAL, [("SECURITY_APPARMOR", "2.6.36", None)],
+         "Debian and Ubuntu confine containers with LXC's AppArmor profiles.",
+         "Security options > AppArmor support", needs=("SECURITY", "SECURITY_NETWORK")),
+    # --- misc ---
+    _req("unix_sockets", "Unix domain sockets", "misc", REQUIRED, "UNIX",
+         "LXC's command socket and monitor are Unix sockets.",
+         "Networking support > Networking options > Unix domain sockets", needs=("NET",)),
+    _req("signalfd", "signalfd() system call", "misc", REQUIRED, "SIGNALFD",
+         "lxc-start receives the container's signals through a signalfd.",
+         "General setup > Configure standard kernel features (expert users) > Enable signalfd() system call"),
+    _req("posix_mqueue", "POSIX message queues", "misc", RECOMMENDED, "POSIX_MQUEUE",
+         "Guests' systemd and lxc-execute expect /dev/mqueue.", "General setup > POSIX Message Queues"),
+    # --- checkpoint/restore (CRIU); lxc-checkconfig checks all of them ---
+    _req("checkpoint_restore", "checkpoint restore", "checkpoint_restore", OPTIONAL,
+         [("CHECKPOINT_RESTORE", "3.3", None)],
+         "lxc-checkpoint (CRIU) needs it (kernel 067bce1a06c1).",
+         "General setup > Checkpoint/restore support"),
+    _req("fhandle", "CONFIG_FHANDLE", "checkpoint_restore", OPTIONAL, [("FHANDLE", "2.6.39", None)],
+         "CRIU and systemd use open_by_handle_at().",
+         "General setup > open by fhandle syscalls"),
+    _req("eventfd", "CONFIG_EVENTFD", "checkpoint_restore", OPTIONAL, [("EVENTFD", "2.6.22", None)],
+         "CRIU dumps eventfds.",
+         "General setup > Configure standard kernel features (expert users) > Enable eventfd() system call"),
+    _req("epoll", "CONFIG_EPOLL", "checkpoint_restore", REQUIRED, "EPOLL",
+         "lxc-start's event loop is built on epoll; CRIU dumps it too.",
+         "General setup > Configure standard kernel features (expert users) > Enable eventpoll support"),
+    _req("unix_diag", "CONFIG_UNIX_DIAG", "checkpoint_restore", OPTIONAL, [("UNIX_DIAG", "3.3", None)],
+         "CRIU inspects Unix sockets through sock_diag.",
+         "Networking support > Networking options > UNIX: socket monitoring interface", needs=("UNIX",)),
+    _req("inet_diag", "CONFIG_INET_DIAG", "checkpoint_restore", OPTIONAL, "INET_DIAG",
+         "CRIU inspects TCP/UDP sockets through sock_diag.",
+         "Networking support > Networking options > INET: socket monitoring interface", needs=("INET",)),
+    _req("packet_diag", "CONFIG_PACKET_DIAG", "checkpoint_restore", OPTIONAL, [("PACKET_DIAG", "3.6", None)],
+         "CRIU inspects packet sockets through sock_diag.",
+         "Networking support > Networking options > Packet: sockets monitoring interface", needs=("PACKET",)),
+    _req("netlink_diag", "CONFIG_NETLINK_DIAG", "checkpoint_restore", OPTIONAL,
+         [("NETLINK_DIAG", "3.10", None)],
+         "CRIU inspects netlink sockets through sock_diag.",
+         "Networking support > Networking options > NETLINK: socket monitoring interface"),
+)
+
+BY_ID = dict((req.id, req) for req in REQUIREMENTS)
