@@ -1,0 +1,39 @@
+# One entry point for people and CI. Needs Debian 12 and root (apt, docker).
+# `make test` is the whole suite; the phase targets run one part of it.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+INVENTORY ?=
+
+.PHONY: help setup test sanity units pytest lint changelog build molecule image demo demo-clean clean
+
+help:
+	@echo "make setup       install Debian packages and the .venv (idempotent)"
+	@echo "make test        the whole suite: sanity, units, pytest, lint, changelog, build, molecule"
+	@echo "make sanity | units | pytest | lint | changelog | build | molecule   one phase"
+	@echo "make image       start dockerd if needed and build the base image"
+	@echo "make demo        run site.yml on a disposable container (or INVENTORY=path)"
+	@echo "make demo-clean  remove the demo container"
+	@echo "Variables: LXCHOST_IMAGE (a pulled image instead of the local build),"
+	@echo "           LXCHOST_PRIVILEGED=true (privileged containers instead of a capability list)"
+
+setup:
+	scripts/setup.sh
+
+test:
+	scripts/test.sh
+
+sanity units pytest lint changelog build molecule:
+	scripts/test.sh $@
+
+image:
+	scripts/docker-up.sh
+	scripts/base-image.sh
+
+demo:
+	INVENTORY="$(INVENTORY)" scripts/demo.sh
+
+demo-clean:
+	scripts/demo.sh clean
+
+clean: demo-clean
+	rm -rf build .cache/dist .cache/installed

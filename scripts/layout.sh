@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Copy the checkout to build/collections/ansible_collections/lxchost/prep, where
+# ansible-test, molecule and FQCN lookups expect a collection. A copy, not a
+# symlink: ansible-test resolves symlinks and then finds no ansible_collections/.
+# Copied: git-tracked files plus untracked files that are not ignored.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+cd "${REPO_ROOT}"
+rm -rf "${COLLECTION_DIR}"
+mkdir -p "${COLLECTION_DIR}"
+git ls-files -z --cached --others --exclude-standard \
+    | rsync -a --from0 --files-from=- --ignore-missing-args ./ "${COLLECTION_DIR}/"
+log "collection laid out in ${COLLECTION_DIR}"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The test suite behind `make test`. Phases run in order, stop at the first
+# failure, and their times are printed at the end either way.
+#   scripts/test.sh                 every phase
+#   scripts/test.sh units lint      only these (setup and layout are always run first)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ALL_PHASES=(sanity units pytest lint changelog build molecule)
+PYTHON_VERSION=3.11
+declare -a TIMES=()
+NOTES="${CACHE_DIR}/test-notes.txt"
+: >"${NOTES}"
+SUITE_START=${SECONDS}
+
+summary() {
+    local rc=$?
+    printf '\n==================== make test: phase times ====================\n'
+    local line
+    for line in "${TIMES[@]}"; do printf '%s\n' "${line}"; done
+    sed 's/^/  /' "${NOTES}"
+    printf '%-12s %6ss\n' total "$((SECONDS - SUITE_START))"
+    if [ "${rc}" -eq 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL (exit ${rc})"; fi
+}
+trap summary EXIT
+
+run_phase() {
+    local name=$1 start=${SECONDS} rc=0
+    log "phase ${name}"
+    # A subshell outside any && / || list, so `set -e` holds inside the phase.
+    set +e
+    (set -e; "phase_${name}")
+    rc=$?
+    set -e
+    TIMES+=("$(printf '%-12s %6ss  %s' "${name}" "$((SECONDS - start))" \
+        "$([ "${rc}" -eq 0 ] && echo ok || echo "FAILED (exit ${rc})")")")
+    return "${rc}"
+}
+
+# pytest ends with "=== 12 passed, 1 skipped in 3.4s ===". Keep that line for the
+# summary, and refuse a run that collected nothing (pytest exit 5, or ansible-test
+# units reporting success without running a test): a suite that runs nothing
+# cannot fail, so it must not pass.
+pytest_summary() {
+    local name=$1 out=$2 line
+    line="$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "${out}" | tail -n1 || true)"
+    echo "${name}: ${line:-no pytest summary line}" >>"${NOTES}"
+    case "${line}" in
+        *passed*) return 0 ;;
+        *) log "${name}: no test passed (nothing collected?)"; return 5 ;;
+    esac
+}
+
+phase_setup() { "${REPO_ROOT}/scripts/setup.sh"; }
+phase_layout() { "${REPO_ROOT}/scripts/layout.sh"; }
+
+# --venv: ansible-test builds one venv per sanity test from its own pinned
+# requirements (fetched from PyPI once, then cached under ~/.ansible/test/venv),
+# which keeps pylint & co out of the project venv. Only Python 3.11 is tested:
+# the other interpreters ansible-test knows are not on a Debian 12 machine.
+phase_sanity() {
+    (cd "${COLLECTION_DIR}" && ansible-test sanity --venv --python "${PYTHON_VERSION}" --color no)
+}
+
+# --local: the project venv has ansible-test's unit requirements (tests/requirements.txt)
+# plus what the tests import (hypothesis, zstandard); lxc-checkconfig is on the host.
+phase_units() {
+    local out="${CACHE_DIR}/units.out"
+    (cd "${COLLECTION_DIR}" && ansible-test units --local --python "${PYTHON_VERSION}" --color no) \
+        2>&1 | tee "${out}"
+    pytest_summary units "${out}"
+}
+
+# Plain pytest for tests that are not ansible-test unit tests (outside tests/unit,
+# tests/sanity and the molecule scenarios' testinfra tests).
+phase_pytest() {
+    local tests
+    tests="$(cd "${COLLECTION_DIR}" && find tests -name 'test_*.py' \
+        -not -path 'tests/unit/*' -not -path 'tests/output/*' -not -path 'tests/sanity/*' | sort)"
+    if [ -z "${tests}" ]; then
+        echo "pytest: no tests outside tests/unit; phase has nothing to run" >>"${NOTES}"
+        return 0
+    fi
+    local out="${CACHE_DIR}/pytest.out"
+    # shellcheck disable=SC2086  # one path per word
+    (cd "${COLLECTION_DIR}" && python -m pytest -r a -p no:cacheprovider ${tests}) 2>&1 | tee "${out}"
+    pytest_summary pytest "${out}"
+}
+
+# In the git checkout, so the file list is git's (build/, .venv/ are ignored).
+phase_lint() {
+    (cd "${REPO_ROOT}" && ansible-lint --nocolor --profile production)
+}
+
+phase_changelog() {
+    (cd "${REPO_ROOT}" && antsibull-changelog lint -v && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml)
+}
+
+# Build the artifact users install, install it alone, and run the module from there.
+phase_build() {
+    local dist="${CACHE_DIR}/dist" installed="${CACHE_DIR}/installed"
+    rm -rf "${dist}" "${installed}" && mkdir -p "${dist}" "${installed}"
+    (cd "${COLLECTION_DIR}" && ansible-galaxy collection build --force --output-path "${dist}")
+    ansible-galaxy collection install --no-deps --force -p "${installed}" "${dist}"/lxchost-prep-*.tar.gz
+    (
+        cd "${installed}"
+        export ANSIBLE_COLLECTIONS_PATH="${installed}"
+        ansible-doc -j lxchost.prep.lxc_checkconfig >"${CACHE_DIR}/smoke-doc.json"
+        ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json \
+            ansible localhost -c local -m lxchost.prep.lxc_checkconfig >"${CACHE_DIR}/smoke-run.json"
+        python - "${installed}" "${CACHE_DIR}/smoke-doc.json" "${CACHE_DIR}/smoke-run.json" <<'PY'
+import json, sys
+installed, doc_path, run_path = sys.argv[1:]
+doc = json.load(open(doc_path))["lxchost.prep.lxc_checkconfig"]["doc"]
+assert doc["filename"].startswith(installed), "module not taken from the installed collection: %s" % doc["filename"]
+run = json.load(open(run_path))
+result = run["plays"][0]["tasks"][0]["hosts"]["localhost"]
+assert not result.get("failed"), result.get("msg")
+fact = result["ansible_facts"]["lxc_kernel"]
+assert isinstance(fact["ready"], bool) and fact["status"], fact
+print("smoke: installed module ran: kernel %s from %s, ready=%s" % (
+    fact["kernel_version"], fact["config_source"], fact["ready"]))
+PY
+    )
+}
+
+phase_molecule() {
+    "${REPO_ROOT}/scripts/docker-up.sh"
+    "${REPO_ROOT}/scripts/base-image.sh"
+    (cd "${COLLECTION_DIR}" && molecule test --all)
+}
+
+phases=("$@")
+[ "${#phases[@]}" -gt 0 ] || phases=("${ALL_PHASES[@]}")
+run_phase setup
+use_venv
+run_phase layout
+for phase in "${phases[@]}"; do
+    declare -F "phase_${phase}" >/dev/null || die "unknown phase ${phase} (known: ${ALL_PHASES[*]})"
+    run_phase "${phase}"
+done
