@@ -54,8 +54,8 @@ options:
   kernel_version:
     description:
       - The kernel version the config belongs to, for example C(2.6.38.6) or C(6.1).
-      - By default it comes from the config's header (C(# Linux/x86_64 6.1.0 Kernel Configuration),
-        or C(# Linux kernel version: 2.6.32) before 2.6.37), or, for the running kernel, from C(uname -r).
+      - "By default it comes from the config's header (C(# Linux/x86_64 6.1.0 Kernel Configuration),
+        or C(# Linux kernel version: 2.6.32) before 2.6.37), or, for the running kernel, from C(uname -r)."
       - Needed only for a config whose header is missing or unreadable (a fragment, a hand-edited file).
     type: str
   cgroup_mode:
