@@ -320,8 +320,8 @@ def _check_line(check):
 
 def render_report(result):
     """Plain text laid out like lxc-checkconfig's sections (no colours: it goes into logs)."""
-    lines = ["Kernel configuration: %s%s" % (result["config_source"], "" if result["compression"] == "none"
-                                              else " (%s)" % result["compression"]),
+    compression = "" if result["compression"] == "none" else " (%s)" % result["compression"]
+    lines = ["Kernel configuration: %s%s" % (result["config_source"], compression),
              "Kernel version: %s" % result["kernel_version"],
              "Cgroup checks for: %s" % result["cgroup_mode_reason"]]
     for group, title in GROUPS:

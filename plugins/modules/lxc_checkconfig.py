@@ -27,7 +27,7 @@ description:
     returned apart, in RV(runtime). They are never gathered for a config file given with O(config).
   - Read-only. Never loads a kernel module (not even C(configs)) to find a config.
 author:
-  - lxchost.prep contributors
+  - lxchost.prep contributors (@lxchost)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
