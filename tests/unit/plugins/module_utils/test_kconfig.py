@@ -557,19 +557,48 @@ def test_find_running_config_nothing_found(tmp_path):
 
 # ---------------------------------------------------------------- committed fixtures
 
-def _fixture_configs():
+def _fixture_configs(bad):
     if not FIXTURES.is_dir():
         return []
     return sorted(p for p in FIXTURES.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in (".md", ".txt", ".json", ".yml", ".yaml"))
+                  if p.is_file() and not p.name.startswith(".") and p.name.startswith("bad-") == bad
+                  and p.suffix.lower() not in (".md", ".txt", ".json", ".yml", ".yaml"))
 
 
-@pytest.mark.parametrize("path", _fixture_configs() or [pytest.param(None, marks=pytest.mark.skip(
-    reason="no fixture configs committed yet under tests/fixtures/configs"))],
-    ids=lambda p: p.name if p else "none")
+def _none_yet():
+    return [pytest.param(None, marks=pytest.mark.skip(reason="no fixture configs under tests/fixtures/configs"))]
+
+
+@pytest.mark.parametrize("path", _fixture_configs(bad=False) or _none_yet(), ids=lambda p: p.name if p else "none")
 def test_fixture_configs_parse(path):
     config = KernelConfig.from_file(str(path))
     assert config.values, path
     assert all(not name.startswith("CONFIG_") for name in config.values)
+    assert set(config.values.values()) & {"y", "m", "n"}
     if config.header_version is not None:
         assert parse_version(config.header_version) is not None, config.header_version
+    if path.name.startswith(("handmade-", "linux-", "debian-", "synthetic-")):
+        assert config.header_version is not None, path.name
+    expected_compression = "xz" if path.name.endswith(".xz") else "none"
+    assert config.compression == expected_compression
+
+
+# What each bad fixture must be refused with (tests/fixtures/configs/README.md).
+BAD_FIXTURES = {
+    "bad-empty.config": "is empty.",
+    "bad-binary-junk.bin": "is binary data",
+    "bad-truncated.config.gz": "is gzip-compressed but does not decompress (truncated or corrupt)",
+    "bad-corrupt.config.xz": "is xz-compressed but does not decompress (truncated or corrupt)",
+    "bad-no-config-lines.config": "has no CONFIG_ lines: it is not a kernel config.",
+}
+
+
+@pytest.mark.parametrize("path", _fixture_configs(bad=True) or _none_yet(), ids=lambda p: p.name if p else "none")
+def test_bad_fixture_configs_refused(path):
+    if path.name == "bad-header-no-version.config":
+        config = KernelConfig.from_file(str(path))  # readable; only its version is unknown
+        assert config.header_version is None and config.values
+        return
+    message = _error(KernelConfig.from_file, str(path))
+    assert str(path) in message
+    assert BAD_FIXTURES[path.name] in message, message
