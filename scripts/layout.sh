@@ -3,6 +3,9 @@
 # ansible-test, molecule and FQCN lookups expect a collection. A copy, not a
 # symlink: ansible-test resolves symlinks and then finds no ansible_collections/.
 # Copied: git-tracked files plus untracked files that are not ignored.
+# The copy gets its own (empty) git repository: ansible-test walks up to the nearest
+# .git and lists files with git, and the checkout's .git ignores build/, which made
+# ansible-test see no files at all ("All targets skipped").
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -12,4 +15,5 @@ rm -rf "${COLLECTION_DIR}"
 mkdir -p "${COLLECTION_DIR}"
 git ls-files -z --cached --others --exclude-standard \
     | rsync -a --from0 --files-from=- --ignore-missing-args ./ "${COLLECTION_DIR}/"
+git -C "${COLLECTION_DIR}" init -q
 log "collection laid out in ${COLLECTION_DIR}"

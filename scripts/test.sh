@@ -13,6 +13,8 @@ declare -a TIMES=()
 NOTES="${CACHE_DIR}/test-notes.txt"
 : >"${NOTES}"
 SUITE_START=${SECONDS}
+# Plain logs when not on a terminal (CI).
+if [ ! -t 1 ]; then export NO_COLOR=1 PY_COLORS=0 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0; fi
 
 summary() {
     local rc=$?
@@ -43,13 +45,18 @@ run_phase() {
 # units reporting success without running a test): a suite that runs nothing
 # cannot fail, so it must not pass.
 pytest_summary() {
-    local name=$1 out=$2 line
-    line="$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "${out}" | tail -n1 || true)"
-    echo "${name}: ${line:-no pytest summary line}" >>"${NOTES}"
-    case "${line}" in
-        *passed*) return 0 ;;
-        *) log "${name}: no test passed (nothing collected?)"; return 5 ;;
-    esac
+    local name=$1 out=$2 lines line rc=0
+    lines="$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "${out}" || true)"
+    if [ -z "${lines}" ]; then
+        echo "${name}: no pytest summary line (nothing ran?)" >>"${NOTES}"
+        return 5
+    fi
+    while IFS= read -r line; do
+        echo "${name}: ${line}" >>"${NOTES}"
+        case "${line}" in *passed*) ;; *) rc=5 ;; esac
+    done <<<"${lines}"
+    [ "${rc}" -eq 0 ] || log "${name}: a pytest run passed no test (nothing collected?)"
+    return "${rc}"
 }
 
 phase_setup() { "${REPO_ROOT}/scripts/setup.sh"; }
@@ -60,7 +67,14 @@ phase_layout() { "${REPO_ROOT}/scripts/layout.sh"; }
 # which keeps pylint & co out of the project venv. Only Python 3.11 is tested:
 # the other interpreters ansible-test knows are not on a Debian 12 machine.
 phase_sanity() {
-    (cd "${COLLECTION_DIR}" && ansible-test sanity --venv --python "${PYTHON_VERSION}" --color no)
+    local out="${CACHE_DIR}/sanity.out"
+    (cd "${COLLECTION_DIR}" && ansible-test sanity --venv --python "${PYTHON_VERSION}" --color no) \
+        2>&1 | tee "${out}"
+    # ansible-test passes when it finds no files; that is a broken layout, not a pass.
+    if grep -q 'All targets skipped' "${out}"; then
+        log "sanity: ansible-test found no files to test"; return 1
+    fi
+    echo "sanity: $(grep -c '^Running sanity test' "${out}") sanity tests ran" >>"${NOTES}"
 }
 
 # --local: the project venv has ansible-test's unit requirements (tests/requirements.txt)

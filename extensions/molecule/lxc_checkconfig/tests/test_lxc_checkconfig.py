@@ -74,7 +74,7 @@ def test_fact_has_a_verdict_for_every_catalogue_check(fact, which):
     assert set(verdict["status"]) == _catalogue_ids()
     assert set(verdict["status"].values()) <= STATUSES
     assert isinstance(verdict["ready"], bool)
-    missing_required = [cid for cid in verdict["missing_required"]]
+    missing_required = list(verdict["missing_required"])
     assert verdict["ready"] is (not missing_required)
     for cid in missing_required + verdict["missing_recommended"]:
         assert verdict["status"][cid] == "missing"
