@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: lxchost.prep contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decide which cgroup mount a host can take, and say why.
+
+Input is the checker's runtime cgroup facts (_lxc_checker.cgroup_facts: mode, v1_mounts,
+v2_mounts, v1_bound_controllers, v1_available_controllers, v2_controllers) plus the file
+systems the kernel knows (/proc/filesystems). No I/O here.
+
+The kernel rule behind every decision: a v1 controller belongs to one hierarchy at a time.
+Mounting a v1 hierarchy works when its controllers are free (or it is exactly an existing
+hierarchy, which is then shared); otherwise mount(2) fails with EBUSY ("cgroup already
+mounted on /sys/fs/cgroup/cpu"). A cgroup2 mount always shares the one unified hierarchy.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+MODES = ("auto", "v1", "v2")
+SEED_OPTIONS = "defaults"
+NAMED_FALLBACK_OPTIONS = "none,name=lxchost"
+
+# Mount options that are not controllers (generic ones and cgroup v1 flags).
+_FLAGS = frozenset((
+    "defaults", "rw", "ro", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "auto", "noauto",
+    "nofail", "user", "nouser", "users", "owner", "group", "async", "sync", "atime", "noatime",
+    "relatime", "norelatime", "strictatime", "diratime", "nodiratime", "lazytime", "_netdev",
+    "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "favordynmods", "nofavordynmods",
+    "all", "none",
+))
+
+
+class PlanError(Exception):
+    """A mount this host cannot take, with the reason and the remedy."""
+
+
+def v1_request(options, available):
+    """(controllers, name) a v1 mount with these options asks for.
+
+    No controller named and no "none" means every controller the kernel enables (/proc/cgroups),
+    as mount(8) -t cgroup does."""
+    items = [item for item in options.split(",") if item]
+    names = [item[len("name="):] for item in items if item.startswith("name=")]
+    controllers = set(item for item in items
+                      if item not in _FLAGS and "=" not in item and not item.startswith("x-"))
+    if not controllers and "none" not in items:
+        controllers = set(available)
+    return controllers, (names[-1] if names else None)
+
+
+def _mount_request(mount):
+    controllers = set(ctl for ctl in mount["controllers"] if not ctl.startswith("name="))
+    names = [ctl[len("name="):] for ctl in mount["controllers"] if ctl.startswith("name=")]
+    return controllers, (names[0] if names else None)
+
+
+def v1_obstacle(options, facts):
+    """Why a v1 mount with these options would fail on this host, or None when it can work."""
+    available = set(facts.get("v1_available_controllers") or ())
+    controllers, name = v1_request(options, available)
+    for mount in facts.get("v1_mounts") or ():
+        if _mount_request(mount) == (controllers, name):
+            return None  # the very same hierarchy: the kernel shares it
+    if not controllers and not name:
+        return ("options %r name no controller and no hierarchy name (a v1 mount needs one or the "
+                "other)" % options)
+    unknown = sorted(controllers - available)
+    if unknown:
+        return "the kernel does not enable the controller(s) %s (see /proc/cgroups)" % ", ".join(unknown)
+    holders = []
+    for mount in facts.get("v1_mounts") or ():
+        held, held_name = _mount_request(mount)
+        if held & controllers:
+            holders.append("%s at %s" % (", ".join(sorted(held & controllers)), mount["path"]))
+        elif name and held_name == name:
+            holders.append("the name %s at %s (with other controllers)" % (name, mount["path"]))
+    if facts.get("mode") == "v2":
+        in_v2 = sorted(controllers & set(facts.get("v2_controllers") or ()))
+        if in_v2:
+            holders.append("%s in the cgroup2 hierarchy at %s" % (
+                ", ".join(in_v2), ", ".join(facts.get("v2_mounts") or ())))
+    if holders:
+        return ("a controller can be in one hierarchy only, and these are taken: %s (mount would fail "
+                "with EBUSY, 'already mounted')" % "; ".join(holders))
+    return None
+
+
+def _v2_obstacle(facts, filesystems):
+    if facts.get("v2_mounts") or "cgroup2" in filesystems:
+        return None
+    return "the kernel does not know cgroup2 (not in /proc/filesystems; cgroup2 needs Linux 4.5 or later)"
+
+
+def _entry(src_type, path, options):
+    return dict(src=src_type, path=path, fstype=src_type, opts=options, dump="0", passno="0")
+
+
+def decide(mode, facts, filesystems, path, v1_options=SEED_OPTIONS):
+    """The fstab entry for path, the mode it is (v1 or v2), and why; or PlanError.
+
+    mode auto never picks a mount bound to fail; a forced mode that cannot work raises PlanError
+    with the reason and the remedy."""
+    filesystems = set(filesystems)
+    host = facts.get("mode", "none")
+    if mode not in MODES:
+        raise PlanError("mode must be one of %s, not %r." % (", ".join(MODES), mode))
+    if mode == "v2":
+        obstacle = _v2_obstacle(facts, filesystems)
+        if obstacle:
+            raise PlanError("cgroup2 cannot be mounted on this host: %s. Use mode v1 (a kernel from the "
+                            "cgroup v1 era) or boot a newer kernel." % obstacle)
+        return dict(mode="v2", entry=_entry("cgroup2", path, "defaults"),
+                    reason="cgroup2 as asked (the host runs cgroup %s)." % host)
+    if mode == "v1":
+        obstacle = _v1_kernel_obstacle(filesystems, facts) or v1_obstacle(v1_options, facts)
+        if obstacle:
+            raise PlanError(
+                "a cgroup v1 mount with options %r cannot work on this host (cgroup %s): %s. Use mode v2 or "
+                "auto, or v1 options that name free controllers or a new hierarchy name (for example %r)."
+                % (v1_options, host, obstacle, NAMED_FALLBACK_OPTIONS))
+        return dict(mode="v1", entry=_entry("cgroup", path, v1_options),
+                    reason="cgroup v1 with options %r as asked; it can work here (host: cgroup %s)."
+                    % (v1_options, host))
+    return _decide_auto(facts, filesystems, path, v1_options, host)
+
+
+def _v1_kernel_obstacle(filesystems, facts):
+    if filesystems and "cgroup" not in filesystems and not facts.get("v1_mounts"):
+        return "the kernel does not know the cgroup (v1) file system (not in /proc/filesystems)"
+    return None
+
+
+def _decide_auto(facts, filesystems, path, v1_options, host):
+    if host == "v2":
+        return dict(mode="v2", entry=_entry("cgroup2", path, "defaults"),
+                    reason="auto: the host runs cgroup v2 (unified) at %s, where systemd holds the controllers; "
+                    "a v1 mount would be wrong here, so cgroup2 is mounted." % ", ".join(facts["v2_mounts"]))
+    v1_blocked = _v1_kernel_obstacle(filesystems, facts) or v1_obstacle(v1_options, facts)
+    bound = facts.get("v1_bound_controllers") or []
+    if not v1_blocked:
+        if not bound:
+            why = ("no cgroup v1 controller is bound to a hierarchy yet (a legacy host, cgroup %s), so one "
+                   "v1 hierarchy with options %r can take them" % (host, v1_options))
+        else:
+            why = ("the host (cgroup %s) already binds %s, but options %r ask only for what is free or for an "
+                   "existing hierarchy" % (host, ", ".join(bound), v1_options))
+        return dict(mode="v1", entry=_entry("cgroup", path, v1_options), reason="auto: %s." % why)
+    if not _v2_obstacle(facts, filesystems):
+        return dict(mode="v2", entry=_entry("cgroup2", path, "defaults"),
+                    reason="auto: a cgroup v1 mount with options %r would fail here (%s); the kernel has cgroup2, "
+                    "which can always be mounted, so cgroup2 is used." % (v1_options, v1_blocked))
+    if not v1_obstacle(NAMED_FALLBACK_OPTIONS, facts):
+        return dict(mode="v1", entry=_entry("cgroup", path, NAMED_FALLBACK_OPTIONS),
+                    reason="auto: a cgroup v1 mount with options %r would fail here (%s) and the kernel has no "
+                    "cgroup2, so a named v1 hierarchy without controllers (%s) is mounted."
+                    % (v1_options, v1_blocked, NAMED_FALLBACK_OPTIONS))
+    raise PlanError("no cgroup mount can work on this host: v1 with %r fails (%s) and %s. Set mode and "
+                    "v1 options by hand." % (v1_options, v1_blocked, _v2_obstacle(facts, filesystems)))
+
+
+def mounted_matches(mounted, plan, facts):
+    """Is what /proc/self/mounts shows at the path (dict fstype, opts) the planned mount?"""
+    if mounted is None:
+        return False
+    entry = plan["entry"]
+    if mounted["fstype"] != entry["fstype"]:
+        return False
+    if entry["fstype"] == "cgroup2":
+        return True
+    want = v1_request(entry["opts"], facts.get("v1_available_controllers") or ())
+    have = v1_request(mounted["opts"], ())
+    return want == have
