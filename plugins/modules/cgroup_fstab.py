@@ -25,7 +25,7 @@ description:
   - Reports a real before/after diff of fstab, in check mode too; check mode never creates or
     changes a file.
 author:
-  - lxchost.prep contributors
+  - lxchost.prep contributors (@lxchost)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
