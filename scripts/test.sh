@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test suite behind `make test`. Phases run in order, stop at the first
-# failure, and their times are printed at the end either way.
+# The test suite behind `make test`. Phases run in order; after setup and layout a
+# failed phase does not stop the others (one CI run shows every failure), but the
+# suite fails. Phase times and pytest summaries are printed at the end.
 #   scripts/test.sh                 every phase
 #   scripts/test.sh units lint      only these (setup and layout are always run first)
 set -euo pipefail
@@ -9,7 +10,7 @@ set -euo pipefail
 
 ALL_PHASES=(sanity units pytest lint changelog build molecule)
 PYTHON_VERSION=3.11
-declare -a TIMES=()
+declare -a TIMES=() FAILED=()
 NOTES="${CACHE_DIR}/test-notes.txt"
 : >"${NOTES}"
 SUITE_START=${SECONDS}
@@ -37,7 +38,7 @@ run_phase() {
     set -e
     TIMES+=("$(printf '%-12s %6ss  %s' "${name}" "$((SECONDS - start))" \
         "$([ "${rc}" -eq 0 ] && echo ok || echo "FAILED (exit ${rc})")")")
-    return "${rc}"
+    [ "${rc}" -eq 0 ] || FAILED+=("${name}")
 }
 
 # pytest ends with "=== 12 passed, 1 skipped in 3.4s ===". Keep that line for the
@@ -139,7 +140,10 @@ PY
     )
 }
 
+# The instance name carries a per-run suffix so concurrent runs on one Docker engine
+# (several people, or a person and CI) do not destroy each other's containers.
 phase_molecule() {
+    export LXCHOST_INSTANCE_SUFFIX="${LXCHOST_INSTANCE_SUFFIX:--t$$}"
     "${REPO_ROOT}/scripts/docker-up.sh"
     "${REPO_ROOT}/scripts/base-image.sh"
     (cd "${COLLECTION_DIR}" && molecule test --all)
@@ -148,9 +152,19 @@ phase_molecule() {
 phases=("$@")
 [ "${#phases[@]}" -gt 0 ] || phases=("${ALL_PHASES[@]}")
 run_phase setup
+[ "${#FAILED[@]}" -eq 0 ] || exit 1
 use_venv
 run_phase layout
+[ "${#FAILED[@]}" -eq 0 ] || exit 1
 for phase in "${phases[@]}"; do
     declare -F "phase_${phase}" >/dev/null || die "unknown phase ${phase} (known: ${ALL_PHASES[*]})"
+done
+# Never call run_phase in an && / || list: bash would then ignore `set -e` in the
+# whole phase, and a failing command in the middle of a phase would go unnoticed.
+for phase in "${phases[@]}"; do
     run_phase "${phase}"
 done
+if [ "${#FAILED[@]}" -gt 0 ]; then
+    log "failed phases: ${FAILED[*]}"
+    exit 1
+fi
