@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: lxchost.prep contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The kernel_lxc_options module run the way Ansible runs it (its own process, an args file),
+on a small kernel tree laid out on disk: plan, audit, version from the Makefile, bad input."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.lxchost.prep.plugins.module_utils import _kconfig
+
+MODULE = "ansible_collections.lxchost.prep.plugins.modules.kernel_lxc_options"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "configs"
+
+
+def _collections_root():
+    path = Path(_kconfig.__file__)
+    for _ in range(6):
+        path = path.parent
+    return str(path)
+
+
+def run_module(tmp_path, args, check_mode=False):
+    module_args = dict(args)
+    if check_mode:
+        module_args["_ansible_check_mode"] = True
+    args_file = tmp_path / ("args-%d.json" % len(list(tmp_path.glob("args-*.json"))))
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([_collections_root()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    proc = subprocess.run([sys.executable, "-m", MODULE, str(args_file)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env, cwd=str(tmp_path), timeout=120, check=False)
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert "Traceback" not in out and "Traceback" not in err, (out, err)
+    return proc.returncode, json.loads(out)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    src = tmp_path / "linux"
+    src.mkdir()
+    (src / "Makefile").write_text("# SPDX\nVERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\nNAME = Curry Ramen\n")
+    (src / "Kconfig").write_text('config NAMESPACES\n\tbool "ns"\n\tdepends on MULTIUSER\n')
+    return src
+
+
+def test_plan_reads_the_version_from_the_tree(tmp_path, tree):
+    config = tmp_path / ".config"
+    config.write_bytes((FIXTURES / "linux-6.1-tinyconfig.config").read_bytes())
+    rc, result = run_module(tmp_path, dict(src=str(tree), config=str(config), options={"INET": "y"}), check_mode=True)
+    assert rc == 0 and result["changed"] is False, result
+    assert result["kernel_version"] == "6.1.192"
+    names = [s["symbol"] for s in result["settings"]]
+    assert "VETH" in names and "INET" in names and "CPUSETS" not in names
+    assert result["config_args"][:3] == ["--set-val", names[0], "y"]
+
+
+def test_seed_version_given_explicitly(tmp_path, tree):
+    rc, result = run_module(tmp_path, dict(src=str(tree), kernel_version="2.6.38.6"))
+    assert rc == 0, result
+    names = [s["symbol"] for s in result["settings"]]
+    assert "CGROUP_MEM_RES_CTLR" in names and "MEMCG" not in names
+
+
+def test_audit_fails_naming_option_and_dependency(tmp_path, tree):
+    config = tmp_path / ".config"
+    config.write_text("# Linux/x86 6.1.192 Kernel Configuration\nCONFIG_NET=y\n# CONFIG_MULTIUSER is not set\n")
+    expect = [dict(symbol="NET", value="y", source="LXC: network_namespace"),
+              dict(symbol="NAMESPACES", value="y", source="LXC: namespaces")]
+    rc, result = run_module(tmp_path, dict(src=str(tree), config=str(config), expect=expect, arch="x86_64"))
+    assert rc == 1 and result["failed"], result
+    assert "CONFIG_NAMESPACES=y (from LXC: namespaces) became not set: it depends on MULTIUSER" in result["msg"]
+    assert [item["symbol"] for item in result["dropped"]] == ["NAMESPACES"]
+
+
+def test_audit_passes_and_reports_changes(tmp_path, tree):
+    config = tmp_path / ".config"
+    config.write_text("# Linux/x86 6.1.192 Kernel Configuration\nCONFIG_NET=y\nCONFIG_VETH=y\n")
+    previous = tmp_path / "previous"
+    previous.write_text("# Linux/x86 6.1.192 Kernel Configuration\nCONFIG_NET=y\n")
+    rc, result = run_module(tmp_path, dict(src=str(tree), config=str(config), previous_config=str(previous),
+                                           expect=[dict(symbol="VETH", value="y", source="LXC: veth")]))
+    assert rc == 0, result
+    assert result["dropped"] == [] and result["changes"] == ["+CONFIG_VETH"]
+
+
+def test_not_a_source_tree(tmp_path):
+    rc, result = run_module(tmp_path, dict(src=str(tmp_path / "nothing")))
+    assert rc == 1 and "is not a kernel source tree" in result["msg"]
+
+
+def test_broken_fragment(tmp_path, tree):
+    fragment = tmp_path / "lxc.fragment"
+    fragment.write_text("CONFIG_VETH=y\nthis is not config\n")
+    rc, result = run_module(tmp_path, dict(src=str(tree), fragments=[str(fragment)]))
+    assert rc == 1 and "lxc.fragment, line 2 is not a kernel config line" in result["msg"]
