@@ -82,9 +82,13 @@ phase_sanity() {
 # plus what the tests import (hypothesis, zstandard); lxc-checkconfig is on the host.
 phase_units() {
     local out="${CACHE_DIR}/units.out"
+    local rc=0
     (cd "${COLLECTION_DIR}" && ansible-test units --local --python "${PYTHON_VERSION}" --color no) \
-        2>&1 | tee "${out}"
-    pytest_summary units "${out}"
+        2>&1 | tee "${out}" || rc=$?
+    local summary_rc=0
+    pytest_summary units "${out}" || summary_rc=$?
+    [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    return "${rc}"
 }
 
 # Plain pytest for tests that are not ansible-test unit tests (outside tests/unit,
@@ -97,10 +101,13 @@ phase_pytest() {
         echo "pytest: no tests outside tests/unit; phase has nothing to run" >>"${NOTES}"
         return 0
     fi
-    local out="${CACHE_DIR}/pytest.out"
+    local out="${CACHE_DIR}/pytest.out" rc=0
     # shellcheck disable=SC2086  # one path per word
-    (cd "${COLLECTION_DIR}" && python -m pytest -r a -p no:cacheprovider ${tests}) 2>&1 | tee "${out}"
-    pytest_summary pytest "${out}"
+    (cd "${COLLECTION_DIR}" && python -m pytest -r a -p no:cacheprovider ${tests}) 2>&1 | tee "${out}" || rc=$?
+    local summary_rc=0
+    pytest_summary pytest "${out}" || summary_rc=$?
+    [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    return "${rc}"
 }
 
 # In the git checkout, so the file list is git's (build/, .venv/ are ignored).
@@ -146,7 +153,20 @@ phase_molecule() {
     export LXCHOST_INSTANCE_SUFFIX="${LXCHOST_INSTANCE_SUFFIX:--t$$}"
     "${REPO_ROOT}/scripts/docker-up.sh"
     "${REPO_ROOT}/scripts/base-image.sh"
-    (cd "${COLLECTION_DIR}" && molecule test --all)
+    cd "${COLLECTION_DIR}"
+    # One `molecule test -s` per scenario (not --all, which stops at the first
+    # failure and hides the state of the scenarios after it).
+    local file scenario start rc failed=()
+    for file in extensions/molecule/*/molecule.yml; do
+        scenario="$(basename "$(dirname "${file}")")"
+        start=${SECONDS}
+        rc=0
+        molecule test -s "${scenario}" || rc=$?
+        echo "molecule: ${scenario}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s" >>"${NOTES}"
+        [ "${rc}" -eq 0 ] || failed+=("${scenario}")
+    done
+    [ -n "${scenario:-}" ] || { log "molecule: no scenarios found"; return 1; }
+    [ "${#failed[@]}" -eq 0 ] || { log "molecule: failed scenarios: ${failed[*]}"; return 1; }
 }
 
 phases=("$@")
