@@ -18,7 +18,6 @@ import re
 
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KconfigError,
-    parse_values,
     parse_version,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import LEVELS, REQUIREMENTS

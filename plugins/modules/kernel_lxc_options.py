@@ -20,8 +20,8 @@ description:
   - With O(expect), audits a config after C(make olddefconfig) instead - every setting the config
     does not honour is reported with the C(depends on) lines Kconfig gives it in O(src) and which of
     their options are off, and the task fails.
-  - With O(previous_config), also tells how the config differs from the one built last
-    (C(+CONFIG_VETH), C(-CONFIG_X), C(CONFIG_Y: m -> y)).
+  - "With O(previous_config), also tells how the config differs from the one built last
+    (C(+CONFIG_VETH), C(-CONFIG_X), C(CONFIG_Y: m -> y))."
   - Read-only. Used by the lxchost.prep.kernel_build role.
 author:
   - lxchost.prep contributors (@lxchost)

@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "configs"
 
 def _collections_root():
     path = Path(_kconfig.__file__)
-    for _ in range(6):
+    for _level in range(6):
         path = path.parent
     return str(path)
 
