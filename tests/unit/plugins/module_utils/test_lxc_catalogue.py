@@ -58,7 +58,7 @@ VERSIONS = sorted(set(parse_version(v) for v in _POINTS))
 
 def _before(version):
     """The release before a boundary (2.6.33 -> 2.6.32, 3.0 -> 2.6.39, 5.1 -> 5.0)."""
-    major, minor, patch, _ = version
+    major, minor, patch, _extra = version
     if patch:
         return (major, minor, patch - 1, 0)
     if minor:

@@ -13,7 +13,6 @@ __metaclass__ = type
 
 import gzip
 import os
-import stat
 from pathlib import Path
 
 import pytest

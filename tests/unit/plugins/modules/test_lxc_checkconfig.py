@@ -33,7 +33,7 @@ def _collections_root():
     # <root>/ansible_collections/lxchost/prep/plugins/module_utils/_kconfig.py -> <root>. Not
     # resolved: a symlinked layout (ansible_collections/lxchost/prep -> checkout) must stay one.
     path = Path(_kconfig.__file__)
-    for _ in range(6):
+    for _level in range(6):
         path = path.parent
     return str(path)
 
