@@ -11,8 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import re
+import stat
 import subprocess
 
 # Magic numbers, checked on content, never on the file name.
@@ -79,7 +81,14 @@ def _decompress_zstd(data, path):
         zstandard = None
     if zstandard is not None:
         try:
-            return zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
+            out, rest = [], data
+            while rest:  # frame by frame: a truncated frame must fail, not yield b""
+                dobj = zstandard.ZstdDecompressor().decompressobj()
+                out.append(dobj.decompress(rest))
+                if not dobj.eof:
+                    raise zstandard.ZstdError("the data ends inside a zstd frame")
+                rest = dobj.unused_data
+            return b"".join(out)
         except zstandard.ZstdError as exc:
             raise KconfigError("%s is zstd-compressed but does not decompress (truncated or corrupt): %s"
                                % (path, exc))
@@ -123,11 +132,18 @@ def sniff_compression(data):
 
 def read_config_bytes(path):
     """Return (text, compression) of the config at path, or raise KconfigError saying why not."""
-    if not os.path.exists(path):
-        raise KconfigError("Kernel config %s does not exist." % path)
-    if os.path.isdir(path):
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise KconfigError("Kernel config %s does not exist." % path)
+        raise KconfigError("Kernel config %s cannot be read: %s." % (path, exc.strerror or exc))
+    if stat.S_ISDIR(info.st_mode):
         raise KconfigError("Kernel config %s is a directory; give the path of the config file in it "
                            "(for example %s/.config)." % (path, path.rstrip("/")))
+    if not stat.S_ISREG(info.st_mode):
+        raise KconfigError("Kernel config %s is not a regular file (a FIFO, socket or device is never "
+                           "read, since reading it could block)." % path)
     try:
         with open(path, "rb") as handle:
             data = handle.read(_MAX_CONFIG_BYTES + 1)

@@ -161,7 +161,7 @@ REQUIREMENTS = (
          "IPv6 masquerading for containers; IPv6 NAT exists from 3.7.", NF_CORE + "Netfilter NAT",
          modules=("nf_nat_ipv6", "nf_nat"), needs=("NETFILTER", "NF_CONNTRACK", "IPV6")),
     _req("ip_nf_target_masquerade", "IPv4 MASQUERADE target", "network", RECOMMENDED,
-         "IP_NF_TARGET_MASQUERADE",
+         ["IP_NF_TARGET_MASQUERADE", ("NETFILTER_XT_TARGET_MASQUERADE", "5.2", None)],
          "lxc-net's iptables MASQUERADE rule; a compatibility alias of "
          "NETFILTER_XT_TARGET_MASQUERADE since 5.2.",
          NF_MENU + "IP: Netfilter Configuration > MASQUERADE target support",

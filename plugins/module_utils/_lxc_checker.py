@@ -38,7 +38,8 @@ NOT_APPLICABLE = "not_applicable"
 CGROUP_MODES = ("auto", "v1", "v2", "both")
 
 _V1_MOUNT_OPTIONS = frozenset(("rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec",
-                               "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "favordynmods"))
+                               "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "favordynmods",
+                               "seclabel", "nodiratime", "lazytime", "sync", "dirsync", "mand", "nosymfollow"))
 
 
 def _version(text):
@@ -80,11 +81,9 @@ def judge(req, config, version, cgroup_versions):
     if not symbols:
         return _judge_absent_symbol(req, version, check)
 
-    chosen = symbols[0]
-    for sym in symbols:
-        if config.value(sym.name) in ("y", "m"):
-            chosen = sym
-            break
+    # Alternatives: built in beats a module, a module beats missing; else report the first.
+    chosen = next((sym for sym in symbols if config.value(sym.name) == "y"),
+                  next((sym for sym in symbols if config.value(sym.name) == "m"), symbols[0]))
     value = config.value(chosen.name)
     check.update(symbol="CONFIG_%s" % chosen.name, value=value if value in ("y", "m", "n", None) else "n")
     if value == "y":
@@ -155,7 +154,7 @@ def cgroup_facts(root="/"):
                           or "").split()
     if bound and v2_mounts:
         mode = "hybrid"
-    elif v1_mounts:
+    elif bound or (v1_mounts and not v2_mounts):
         mode = "v1"
     elif v2_mounts:
         mode = "v2"

@@ -348,14 +348,7 @@ def _truncated_cases():
     cases = []
     for compression in sorted(COMPRESSORS):
         for cut in ("half", "last-byte", "magic-only"):
-            marks = ()
-            if compression == "zstd":
-                marks = (pytest.mark.xfail(
-                    strict=True,
-                    reason="BUG (reported): zstandard's stream_reader returns b'' for a truncated "
-                           "frame, so a truncated zstd config is called 'not a kernel config' "
-                           "instead of 'truncated or corrupt'"),)
-            cases.append(pytest.param(compression, cut, marks=marks, id="%s-%s" % (compression, cut)))
+            cases.append(pytest.param(compression, cut, id="%s-%s" % (compression, cut)))
     return cases
 
 
@@ -454,9 +447,6 @@ def test_unreadable_file(world_dir):
     assert text == "Kernel config %s cannot be read: Permission denied." % path
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reported): a config under a directory the user may not "
-                                       "search is reported as 'does not exist' (os.path.exists hides "
-                                       "EACCES) instead of 'cannot be read: Permission denied'")
 def test_file_in_unsearchable_directory(world_dir):
     private = world_dir / "private"
     private.mkdir()

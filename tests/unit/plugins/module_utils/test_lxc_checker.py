@@ -139,6 +139,15 @@ GATES = [
     ("cgroup_namespace", "3.0", {"CGROUP_NS": "y"}, NOT_APPLICABLE, None),
     ("cgroup_namespace", "4.5", {}, NOT_APPLICABLE, None),
     ("cgroup_namespace", "4.6", {}, ENABLED, "CONFIG_CGROUPS"),
+    # MASQUERADE: from 5.2 IP_NF_TARGET_MASQUERADE only selects NETFILTER_XT_TARGET_MASQUERADE; either passes.
+    ("ip_nf_target_masquerade", "5.1", {"NETFILTER_XT_TARGET_MASQUERADE": "y"}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
+    ("ip_nf_target_masquerade", "5.2", {"NETFILTER_XT_TARGET_MASQUERADE": "m"}, MODULE,
+     "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),
+    ("ip_nf_target_masquerade", "6.1", {"IP_NF_TARGET_MASQUERADE": "y", "NETFILTER_XT_TARGET_MASQUERADE": "m"}, ENABLED,
+     "CONFIG_IP_NF_TARGET_MASQUERADE"),
+    ("ip_nf_target_masquerade", "6.1", {"IP_NF_TARGET_MASQUERADE": "m", "NETFILTER_XT_TARGET_MASQUERADE": "y"}, ENABLED,
+     "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),
+    ("ip_nf_target_masquerade", "6.1", {}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
     # Others with a first version.
     ("checkpoint_restore", "3.2", {}, NOT_APPLICABLE, None),
     ("checkpoint_restore", "3.3", {"CHECKPOINT_RESTORE": "y"}, ENABLED, "CONFIG_CHECKPOINT_RESTORE"),
@@ -578,8 +587,6 @@ def test_mount_path_with_space(tmp_path):
     assert cgroup_facts(str(root))["v2_mounts"] == ["/mnt/my cgroup"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reported): SELinux hosts mount cgroup v1 with 'seclabel' "
-                                       "(RHEL/CentOS 7, Fedora); it is taken for a controller name")
 def test_seclabel_is_not_a_controller(tmp_path):
     root = tmp_path / "r"
     (root / "proc" / "self").mkdir(parents=True)
@@ -588,9 +595,6 @@ def test_seclabel_is_not_a_controller(tmp_path):
     assert cgroup_facts(str(root))["v1_bound_controllers"] == ["cpu", "cpuacct"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reported): a v2 host with only a controller-less named v1 "
-                                       "hierarchy (name=systemd for an old guest) is called 'v1', so v1-only "
-                                       "checks are judged and cgroup_bpf is not")
 def test_named_v1_hierarchy_on_a_v2_host_is_not_v1(tmp_path):
     root = tmp_path / "r"
     (root / "proc" / "self").mkdir(parents=True)
