@@ -284,7 +284,7 @@ def explain_dropped(lost, config_values, dependencies, version):
                          "something 'select'-s or limits it (see make menuconfig, search %s)." % (head, symbol))
         elif unmet:
             lines.append("%s: it depends on %s; not enabled here: %s." % (
-                head, " && ".join("(%s)" % expr if "|" in expr else expr for expr in exprs),
+                head, " && ".join("(%s)" % expr if "|" in expr and not expr.startswith("(") else expr for expr in exprs),
                 ", ".join("CONFIG_%s" % name for name in unmet)))
         else:
             lines.append("%s: it depends on %s, which looks met; another option (a 'select' or a "
