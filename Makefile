@@ -3,6 +3,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 INVENTORY ?=
+SCENARIO ?=
 
 .PHONY: help setup test sanity units pytest lint changelog build molecule image demo demo-clean clean
 
@@ -10,6 +11,7 @@ help:
 	@echo "make setup       install Debian packages and the .venv (idempotent)"
 	@echo "make test        the whole suite: sanity, units, pytest, lint, changelog, build, molecule"
 	@echo "make sanity | units | pytest | lint | changelog | build | molecule   one phase"
+	@echo "make molecule SCENARIO=lxc_checkconfig   some scenarios (space separated)"
 	@echo "make image       start dockerd if needed and build the base image"
 	@echo "make demo        run site.yml on a disposable container (or INVENTORY=path)"
 	@echo "make demo-clean  remove the demo container"
@@ -23,7 +25,7 @@ test:
 	scripts/test.sh
 
 sanity units pytest lint changelog build molecule:
-	scripts/test.sh $@
+	LXCHOST_SCENARIOS="$(SCENARIO)" scripts/test.sh $@
 
 image:
 	scripts/docker-up.sh

@@ -10,10 +10,15 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# Synced in place (never removed): a run already working in the directory keeps its
+# cwd; ansible-test's tests/output cache and the copy's .git survive.
 cd "${REPO_ROOT}"
-rm -rf "${COLLECTION_DIR}"
-mkdir -p "${COLLECTION_DIR}"
+mkdir -p "${REPO_ROOT}/build"
+staging="$(mktemp -d "${REPO_ROOT}/build/.layout.XXXXXX")"
+trap 'rm -rf "${staging}"' EXIT
 git ls-files -z --cached --others --exclude-standard \
-    | rsync -a --from0 --files-from=- --ignore-missing-args ./ "${COLLECTION_DIR}/"
-git -C "${COLLECTION_DIR}" init -q
+    | rsync -a --from0 --files-from=- --ignore-missing-args ./ "${staging}/"
+mkdir -p "${COLLECTION_DIR}"
+rsync -a --delete --exclude=/.git --exclude=/tests/output "${staging}/" "${COLLECTION_DIR}/"
+[ -d "${COLLECTION_DIR}/.git" ] || git -C "${COLLECTION_DIR}" init -q
 log "collection laid out in ${COLLECTION_DIR}"

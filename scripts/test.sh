@@ -155,16 +155,24 @@ phase_molecule() {
     "${REPO_ROOT}/scripts/base-image.sh"
     cd "${COLLECTION_DIR}"
     # One `molecule test -s` per scenario (not --all, which stops at the first
-    # failure and hides the state of the scenarios after it).
-    local file scenario start rc failed=()
+    # failure and hides the state of the scenarios after it). LXCHOST_SCENARIOS
+    # (space separated) picks some. Molecule keys its state directory on the
+    # project's base name only ("prep"), so each run gets its own.
+    local file scenario start rc failed=() scenarios=()
     for file in extensions/molecule/*/molecule.yml; do
-        scenario="$(basename "$(dirname "${file}")")"
+        scenarios+=("$(basename "$(dirname "${file}")")")
+    done
+    [ -z "${LXCHOST_SCENARIOS:-}" ] || read -r -a scenarios <<<"${LXCHOST_SCENARIOS}"
+    for scenario in "${scenarios[@]}"; do
         start=${SECONDS}
         rc=0
+        export MOLECULE_EPHEMERAL_DIRECTORY="${TMPDIR:-/tmp}/lxchost-molecule${LXCHOST_INSTANCE_SUFFIX}/${scenario}"
         molecule test -s "${scenario}" || rc=$?
+        rm -rf "${MOLECULE_EPHEMERAL_DIRECTORY}"
         echo "molecule: ${scenario}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s" >>"${NOTES}"
         [ "${rc}" -eq 0 ] || failed+=("${scenario}")
     done
+    rmdir "${TMPDIR:-/tmp}/lxchost-molecule${LXCHOST_INSTANCE_SUFFIX}" 2>/dev/null || true
     [ -n "${scenario:-}" ] || { log "molecule: no scenarios found"; return 1; }
     [ "${#failed[@]}" -eq 0 ] || { log "molecule: failed scenarios: ${failed[*]}"; return 1; }
 }
