@@ -592,3 +592,8 @@ def test_bad_fixture_configs_refused(path):
     message = _error(KernelConfig.from_file, str(path))
     assert str(path) in message
     assert BAD_FIXTURES[path.name] in message, message
+
+
+def test_parse_values_later_line_wins_as_in_kconfig():
+    # A fragment appended to a config overrides it either way.
+    assert parse_values("CONFIG_A=y\n# CONFIG_A is not set\n# CONFIG_B is not set\nCONFIG_B=m\n") == {"A": "n", "B": "m"}
