@@ -31,6 +31,24 @@ else
     log "Debian packages present"
 fi
 
+# ansible-test bootstraps pip in each of its venvs with a get-pip script it downloads from
+# ci-files.testing.ansible.com, which these machines cannot reach. It uses a cached copy when
+# there is one: this stand-in does the same job with ensurepip and PyPI.
+GET_PIP="${HOME}/.ansible/test/cache/get_pip_24_2.py"
+if [ ! -f "${GET_PIP}" ]; then
+    mkdir -p "$(dirname "${GET_PIP}")"
+    cat >"${GET_PIP}" <<'PY'
+"""Stand-in for get-pip.py (its download host is out of reach): ensurepip, then pip from PyPI."""
+import subprocess
+import sys
+
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "pip", "install", "--disable-pip-version-check"] + args)
+PY
+    log "wrote the pip bootstrap stand-in ${GET_PIP}"
+fi
+
 # Debian's interpreter by default: it is what a fresh Debian 12 machine has.
 PYTHON="${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}"
 REQS="${REPO_ROOT}/tests/requirements.txt"
