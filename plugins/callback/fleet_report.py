@@ -13,7 +13,8 @@ description:
   - Collects what C(site.yml) records with C(ansible.builtin.set_stats) under C(lxchost_fleet) (kernel verdict,
     planned or made changes, LXC proof) together with every host's failures and unreachable errors, and prints
     one table after the play recap. Writes the same to C(fleet-report.json) (for machines) and
-    C(fleet-report.md) (for people) in O(report_dir).
+    C(fleet-report.md) (for people) in O(report_dir), and to C(fleet-report-check.*) or C(fleet-report-run.*)
+    by the run's mode, so the last readiness report and the last real run are both kept.
   - Hosts that were unreachable or failed appear as such, with the error and the task it came from.
   - Silent for playbooks that record nothing under C(lxchost_fleet).
 author:
@@ -32,6 +33,16 @@ options:
     ini:
       - section: callback_fleet_report
         key: report_dir
+  history:
+    description:
+      - Also keep every report as C(fleet-report-MODE-TIMESTAMP.json), to compare runs.
+    type: bool
+    default: false
+    env:
+      - name: LXCHOST_FLEET_REPORT_HISTORY
+    ini:
+      - section: callback_fleet_report
+        key: history
 """
 
 import datetime
@@ -202,10 +213,12 @@ def render_text(report):
 
 def render_markdown(report):
     mode = report["mode"]
+    if mode == "check":
+        intro = "Check mode: nothing was changed; the changes below are planned."
+    else:
+        intro = "Changes below were made by this run."
     lines = ["# LXC fleet report", "",
-             "%s, %s. %s" % (report["playbook"], report["finished"],
-                             "Check mode: nothing was changed; the changes below are planned."
-                             if mode == "check" else "Changes below were made by this run."), "",
+             "%s, %s. %s" % (report["playbook"], report["finished"], intro), "",
              "| Host | Kernel | LXC kernel | Network | %s | Result |" % ("Planned changes" if mode == "check" else "Changes"),
              "|---|---|---|---|---|---|"]
     for r in report["hosts"]:
@@ -306,12 +319,19 @@ class CallbackModule(CallbackBase):
         try:
             os.makedirs(report_dir, exist_ok=True)
             paths = []
-            for name, text in (("fleet-report.json", json.dumps(report, indent=2, sort_keys=True)),
-                               ("fleet-report.md", "\n".join(render_markdown(report)))):
-                path = os.path.join(report_dir, name)
-                with open(path, "w") as handle:
-                    handle.write(text + "\n")
-                paths.append(path)
+            for ext, text in (("json", json.dumps(report, indent=2, sort_keys=True)),
+                              ("md", "\n".join(render_markdown(report)))):
+                # The latest report, and the latest of its mode (a check run does not
+                # overwrite what the last real run did, nor the reverse).
+                for name in ("fleet-report.%s" % ext, "fleet-report-%s.%s" % (report["mode"], ext)):
+                    path = os.path.join(report_dir, name)
+                    with open(path, "w") as handle:
+                        handle.write(text + "\n")
+                paths.append(os.path.join(report_dir, "fleet-report.%s" % ext))
+            if self.get_option("history"):
+                stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
+                with open(os.path.join(report_dir, "fleet-report-%s-%s.json" % (report["mode"], stamp)), "w") as handle:
+                    handle.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
             lines.append("report files: %s" % ", ".join(paths))
         except OSError as exc:
             lines.append("could not write the report files in %s: %s" % (report_dir, exc))
