@@ -8,7 +8,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ALL_PHASES=(sanity units pytest lint changelog build molecule)
+ALL_PHASES=(sanity units pytest lint changelog build runner molecule)
 PYTHON_VERSION=3.11
 declare -a TIMES=() FAILED=()
 NOTES="${CACHE_DIR}/test-notes.txt"
@@ -96,7 +96,8 @@ phase_units() {
 phase_pytest() {
     local tests
     tests="$(cd "${COLLECTION_DIR}" && find tests -name 'test_*.py' \
-        -not -path 'tests/unit/*' -not -path 'tests/output/*' -not -path 'tests/sanity/*' | sort)"
+        -not -path 'tests/unit/*' -not -path 'tests/output/*' -not -path 'tests/sanity/*' \
+        -not -path 'tests/runner/*' | sort)"
     if [ -z "${tests}" ]; then
         echo "pytest: no tests outside tests/unit; phase has nothing to run" >>"${NOTES}"
         return 0
@@ -145,6 +146,18 @@ print("smoke: installed module ran: kernel %s from %s, ready=%s" % (
     fact["kernel_version"], fact["config_source"], fact["ready"]))
 PY
     )
+}
+
+# site.yml through `ansible-runner run` (AWX's engine) on a disposable container: tests/runner.
+phase_runner() {
+    "${REPO_ROOT}/scripts/docker-up.sh"
+    "${REPO_ROOT}/scripts/base-image.sh"
+    local out="${CACHE_DIR}/runner.out" rc=0
+    (cd "${COLLECTION_DIR}" && python -m pytest -r a -p no:cacheprovider tests/runner) 2>&1 | tee "${out}" || rc=$?
+    local summary_rc=0
+    pytest_summary runner "${out}" || summary_rc=$?
+    [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    return "${rc}"
 }
 
 # The instance name carries a per-run suffix so concurrent runs on one Docker engine

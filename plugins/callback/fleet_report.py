@@ -230,8 +230,8 @@ def render_markdown(report):
         if r["error"]:
             lines.append("- **%s** %s: %s" % (r["status"], "in task '%s'" % r["failed_task"] if r["failed_task"] else "", r["error"]))
         if r["kernel_version"]:
-            lines.append("- kernel %s from `%s`: %s" % (r["kernel_release"] or r["kernel_version"], r["config_source"],
-                                                       "ready" if r["ready"] else "missing " + ", ".join(r["missing_required"])))
+            verdict = "ready" if r["ready"] else "missing " + ", ".join(r["missing_required"])
+            lines.append("- kernel %s from `%s`: %s" % (r["kernel_release"] or r["kernel_version"], r["config_source"], verdict))
             lines.append("- %s" % r["kernel_plan_text"])
         if r["cgroup_line"]:
             lines.append("- cgroups: `%s` (%s)" % (r["cgroup_line"], r["cgroup_reason"]))

@@ -38,7 +38,7 @@ def stats_for(fleet, processed=(), failures=(), dark=(), changed=None):
     for name in dark:
         stats.increment("dark", name)
     for name, count in (changed or {}).items():
-        for _ in range(count):
+        for _increment in range(count):
             stats.increment("changed", name)
     if fleet is not None:
         stats.update_custom_stats("lxchost_fleet", fleet)
@@ -137,7 +137,7 @@ def test_unwritable_report_dir_is_said_not_raised(callback, tmp_path):
 
 def test_history_keeps_every_report(callback, tmp_path):
     callback._plugin_options["history"] = True
-    for _ in range(2):
+    for _run in range(2):
         callback.v2_playbook_on_stats(stats_for(FLEET, processed=list(FLEET)))
     assert len(list((tmp_path / "reports").glob("fleet-report-check-*.json"))) == 2
 
