@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright: lxchost.prep contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark the kernel_build role: cold build, warm-ccache rebuild, no-op rerun, side by side.
+
+Not a test: it prints figures. One disposable container (the molecule scenario's image: the base
+image plus build tools and linux-source-6.1), the scenario's own converge.yml (tinyconfig + LXC
+options, packages only), three runs of the whole role:
+
+  cold   first run: unpack, configure, compile with an empty ccache, package
+  warm   `make clean` in the object tree, the packages and build record removed, ccache kept: the
+         role rebuilds the same config, with the compiler's work served by ccache
+  no-op  run again: same fingerprint, nothing to build (must report changed=0)
+
+Targets: warm <= 0.2 x cold, no-op <= 0.02 x cold (whole role runs, as a user waits for them).
+The compile time alone (build.sh, from the role's report) and ccache's hit rate are printed too.
+
+Usage:  python benchmarks/bench_kernel_build.py [--keep] [--pipelining]
+Needs: docker with the base image (make image), the project venv on PATH (make setup).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCENARIO = os.path.join(REPO, "extensions", "molecule", "kernel_build")
+BASE_IMAGE = os.environ.get("LXCHOST_IMAGE", "lxchost/debian-systemd:bookworm")
+IMAGE = "lxchost/kernel-build-bench:bookworm"
+CONTAINER = "lxchost-bench-kernel-build"
+TARGET_WARM = 0.2
+TARGET_NOOP = 0.02
+RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+BUILT = re.compile(r"built\s+(\S+)\s+in\s+(\d+)s\s+with\s+(\d+)\s+jobs.*?ccache\s+(\d+)\s+hits\s+/\s+(\d+)\s+compiles\s+"
+                   r"\(([\d.]+)%\)", re.S)
+
+
+def run(argv, **kwargs):
+    return subprocess.run(argv, check=True, universal_newlines=True, **kwargs)
+
+
+def build_image():
+    """The scenario's Dockerfile.j2 with its FROM rendered, built with Docker's layer cache."""
+    with open(os.path.join(SCENARIO, "Dockerfile.j2")) as handle:
+        text = re.sub(r"\{\{[^}]*\}\}", BASE_IMAGE, handle.read())
+    context = tempfile.mkdtemp(prefix="kbench-image-")
+    try:
+        with open(os.path.join(context, "Dockerfile"), "w") as handle:
+            handle.write(text)
+        run(["docker", "build", "-q", "-t", IMAGE, context], stdout=subprocess.DEVNULL)
+    finally:
+        shutil.rmtree(context)
+
+
+def start_container():
+    """Same privileges as the molecule platform (extensions/molecule/config.yml)."""
+    with open(os.path.join(REPO, "extensions", "molecule", "config.yml")) as handle:
+        platform = yaml.safe_load(handle)["platforms"][0]
+    subprocess.run(["docker", "rm", "-f", CONTAINER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    argv = ["docker", "run", "-d", "--name", CONTAINER, "--hostname", CONTAINER, "--cap-drop", "ALL"]
+    for cap in platform["capabilities"]:
+        argv += ["--cap-add", cap]
+    for opt in platform["security_opts"]:
+        argv += ["--security-opt", opt]
+    argv += ["--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+             IMAGE, "/lib/systemd/systemd"]
+    run(argv, stdout=subprocess.DEVNULL)
+
+
+def collections_path(workdir):
+    """<workdir>/ansible_collections/lxchost/prep -> this checkout."""
+    parent = os.path.join(workdir, "ansible_collections", "lxchost")
+    os.makedirs(parent)
+    os.symlink(REPO, os.path.join(parent, "prep"))
+    return workdir
+
+
+def play(workdir, label, pipelining):
+    inventory = os.path.join(workdir, "inventory.yml")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=workdir, ANSIBLE_INJECT_FACT_VARS="false", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_PYTHON_INTERPRETER="auto_silent", ANSIBLE_PIPELINING="1" if pipelining else "0",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    start = time.monotonic()
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(SCENARIO, "converge.yml")],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          check=False)
+    seconds = time.monotonic() - start
+    with open(os.path.join(workdir, "%s.log" % label), "w") as handle:
+        handle.write(proc.stdout)
+    recap = RECAP.search(proc.stdout)
+    if proc.returncode != 0 or not recap or recap.group(4) != "0":
+        sys.exit("%s run failed (log %s/%s.log):\n%s" % (label, workdir, label, proc.stdout[-3000:]))
+    built = BUILT.search(proc.stdout)
+    return dict(seconds=seconds, changed=int(recap.group(2)),
+                compile=int(built.group(2)) if built else None,
+                hits=int(built.group(4)) if built else None, compiles=int(built.group(5)) if built else None,
+                rate=float(built.group(6)) if built else None, release=built.group(1) if built else None)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--keep", action="store_true", help="keep the container and the logs")
+    parser.add_argument("--pipelining", action="store_true", help="run Ansible with pipelining (fewer round trips)")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="kbench-")
+    collections_path(workdir)
+    with open(os.path.join(workdir, "inventory.yml"), "w") as handle:
+        yaml.safe_dump({"all": {"hosts": {CONTAINER: {"ansible_connection": "community.docker.docker"}}}}, handle)
+    print("building the image and starting %s ..." % CONTAINER, flush=True)
+    build_image()
+    start_container()
+    load = os.getloadavg()[0]
+    try:
+        print("cold build ...", flush=True)
+        cold = play(workdir, "cold", args.pipelining)
+        # `make clean` in the object tree (as the issue measured it), and the build's outputs gone.
+        run(["docker", "exec", CONTAINER, "sh", "-c",
+             "for obj in /var/tmp/kernel-build/build/*/obj; do sudo -u kbuild make -s -C \"$obj\" clean; done; "
+             "rm -rf /var/tmp/kernel-build/packages/* /var/tmp/kernel-build/last-build.json /var/tmp/kernel-build/logs/*"])
+        print("warm-ccache rebuild ...", flush=True)
+        warm = play(workdir, "warm", args.pipelining)
+        print("no-op rerun ...", flush=True)
+        noop = play(workdir, "noop", args.pipelining)
+    finally:
+        if not args.keep:
+            subprocess.run(["docker", "rm", "-f", CONTAINER], stdout=subprocess.DEVNULL, check=False)
+
+    def fmt(value, unit="s"):
+        return "-" if value is None else ("%.1f%s" % (value, unit) if isinstance(value, float) else "%d%s" % (value, unit))
+
+    print()
+    print("kernel_build: %s, tinyconfig + LXC options, 2 jobs max; load average at start %.1f, nproc %d%s"
+          % (cold["release"], load, os.cpu_count(), ", pipelining" if args.pipelining else ""))
+    print("%-22s %10s %10s %8s %22s %8s" % ("run", "role", "compile", "changed", "ccache hits/compiles", "x cold"))
+    for label, result in (("cold build", cold), ("warm-ccache rebuild", warm), ("no-op rerun", noop)):
+        hits = "-" if result["hits"] is None else "%d/%d (%.1f%%)" % (result["hits"], result["compiles"], result["rate"])
+        print("%-22s %10s %10s %8d %22s %8.3f" % (label, fmt(result["seconds"]), fmt(result["compile"]),
+                                                  result["changed"], hits, result["seconds"] / cold["seconds"]))
+    warm_ratio, noop_ratio = warm["seconds"] / cold["seconds"], noop["seconds"] / cold["seconds"]
+    print()
+    print("warm  %.3f x cold (target <= %.2f): %s" % (warm_ratio, TARGET_WARM, "met" if warm_ratio <= TARGET_WARM else "NOT met"))
+    print("no-op %.3f x cold (target <= %.2f): %s" % (noop_ratio, TARGET_NOOP, "met" if noop_ratio <= TARGET_NOOP else "NOT met"))
+    if noop["changed"]:
+        print("no-op run changed %d task(s): not a no-op" % noop["changed"])
+    if args.keep:
+        print("logs in %s; container %s kept" % (workdir, CONTAINER))
+    else:
+        shutil.rmtree(workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
