@@ -11,8 +11,8 @@ set -euo pipefail
 ALL_PHASES=(sanity units pytest lint changelog build runner molecule)
 PYTHON_VERSION=3.11
 declare -a TIMES=() FAILED=()
-NOTES="${CACHE_DIR}/test-notes.txt"
-: >"${NOTES}"
+# Per run, so two runs on one machine do not mix their summaries.
+NOTES="$(mktemp "${CACHE_DIR}/test-notes.XXXXXX")"
 SUITE_START=${SECONDS}
 # Plain logs when not on a terminal (CI).
 if [ ! -t 1 ]; then export NO_COLOR=1 PY_COLORS=0 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0; fi
@@ -25,6 +25,7 @@ summary() {
     sed 's/^/  /' "${NOTES}"
     printf '%-12s %6ss\n' total "$((SECONDS - SUITE_START))"
     if [ "${rc}" -eq 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL (exit ${rc})"; fi
+    rm -f "${NOTES}" "${NOTES}".*
 }
 trap summary EXIT
 
@@ -68,7 +69,7 @@ phase_layout() { "${REPO_ROOT}/scripts/layout.sh"; }
 # which keeps pylint & co out of the project venv. Only Python 3.11 is tested:
 # the other interpreters ansible-test knows are not on a Debian 12 machine.
 phase_sanity() {
-    local out="${CACHE_DIR}/sanity.out"
+    local out="${NOTES}.sanity"
     (cd "${COLLECTION_DIR}" && ansible-test sanity --venv --python "${PYTHON_VERSION}" --color no) \
         2>&1 | tee "${out}"
     # ansible-test passes when it finds no files; that is a broken layout, not a pass.
@@ -81,7 +82,7 @@ phase_sanity() {
 # --local: the project venv has ansible-test's unit requirements (tests/requirements.txt)
 # plus what the tests import (hypothesis, zstandard); lxc-checkconfig is on the host.
 phase_units() {
-    local out="${CACHE_DIR}/units.out"
+    local out="${NOTES}.units"
     local rc=0
     (cd "${COLLECTION_DIR}" && ansible-test units --local --python "${PYTHON_VERSION}" --color no) \
         2>&1 | tee "${out}" || rc=$?
@@ -102,7 +103,7 @@ phase_pytest() {
         echo "pytest: no tests outside tests/unit; phase has nothing to run" >>"${NOTES}"
         return 0
     fi
-    local out="${CACHE_DIR}/pytest.out" rc=0
+    local out="${NOTES}.pytest" rc=0
     # shellcheck disable=SC2086  # one path per word
     (cd "${COLLECTION_DIR}" && python -m pytest -r a -p no:cacheprovider ${tests}) 2>&1 | tee "${out}" || rc=$?
     local summary_rc=0
@@ -152,7 +153,7 @@ PY
 phase_runner() {
     "${REPO_ROOT}/scripts/docker-up.sh"
     "${REPO_ROOT}/scripts/base-image.sh"
-    local out="${CACHE_DIR}/runner.out" rc=0
+    local out="${NOTES}.runner" rc=0
     (cd "${COLLECTION_DIR}" && python -m pytest -r a -p no:cacheprovider tests/runner) 2>&1 | tee "${out}" || rc=$?
     local summary_rc=0
     pytest_summary runner "${out}" || summary_rc=$?
