@@ -268,8 +268,10 @@ class CallbackModule(CallbackBase):
         error = res.get("msg") or res.get("stderr") or res.get("reason") or "failed"
         if isinstance(error, (list, dict)):
             error = json.dumps(error)
-        self._outcomes.setdefault(result._host.get_name(), {"status": status, "task": result._task.get_name(),
-                                                            "error": " ".join(str(error).split())})
+        # The last one wins: a failure inside a block that was rescued comes before the
+        # rescue's own (clearer) failure, or is not the host's outcome at all.
+        self._outcomes.setdefault(result._host.get_name(), {})[status] = {
+            "status": status, "task": result._task.get_name(), "error": " ".join(str(error).split())}
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
@@ -287,11 +289,15 @@ class CallbackModule(CallbackBase):
         names = sorted(set(stats.processed) | set(fleet) | set(self._outcomes))
         rows = []
         for name in names:
-            outcome = dict(self._outcomes.get(name) or {"status": "ok"})
-            if outcome["status"] == "ok" and stats.failures.get(name):
-                outcome.update(status="failed", error="a task failed")
-            if outcome["status"] == "ok" and stats.dark.get(name):
-                outcome.update(status="unreachable", error="unreachable")
+            # The recap decides the outcome (a rescued failure leaves the host ok); the
+            # recorded results say why.
+            recorded = self._outcomes.get(name, {})
+            if stats.dark.get(name):
+                outcome = dict(recorded.get("unreachable") or {"status": "unreachable", "error": "unreachable"})
+            elif stats.failures.get(name):
+                outcome = dict(recorded.get("failed") or {"status": "failed", "error": "a task failed"})
+            else:
+                outcome = {"status": "ok"}
             outcome["changed"] = stats.changed.get(name, 0)
             rows.append(host_row(name, fleet.get(name) or {}, outcome, check_mode))
         summary = {

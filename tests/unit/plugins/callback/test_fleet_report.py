@@ -111,6 +111,16 @@ def test_check_report_in_the_terminal_and_files(callback, tmp_path):
     assert "```diff" in markdown
 
 
+def test_a_rescued_failure_is_not_the_outcome(callback):
+    callback.v2_runner_on_failed(Result("ready-1", "Start the container", {"msg": "non-zero return code"}))
+    callback.v2_runner_on_failed(Result("ready-1", "Fail with what went wrong", {"msg": "LXC could not run it"}))
+    callback.v2_runner_on_failed(Result("old-2", "Start the container", {"msg": "rescued"}))
+    callback.v2_playbook_on_stats(stats_for(FLEET, processed=list(FLEET), failures=["ready-1"]))
+    text = "\n".join(callback.lines)
+    assert "error: in task 'Fail with what went wrong': LXC could not run it" in text
+    assert "old-2 (ok)" in text
+
+
 def test_real_run_says_what_was_done(callback, tmp_path, monkeypatch):
     monkeypatch.setattr(context, "CLIARGS", ImmutableDict(check=False))
     fleet = {"ready-1": dict(FLEET["ready-1"], proof={"output": ["hello from lxchost-proof, pid 9"]})}
