@@ -27,6 +27,8 @@ import yaml
 
 COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGE = os.environ.get("LXCHOST_IMAGE", "lxchost/debian-systemd:bookworm")
+# A host that is down: nothing listens on its SSH port (connection refused).
+DOWN_HOST = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_ssh_timeout": 5}
 
 
 def _platform():
@@ -82,9 +84,7 @@ def run(host, tmp_path_factory):
     (private / "inventory").mkdir()
     (private / "env").mkdir()
     inventory = {"all": {"children": {"lxc_hosts": {
-        # A host that is down: nothing listens on its SSH port (connection refused).
-        "hosts": {host: {}, "lxchost-runner-absent": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1",
-                                                     "ansible_port": 9, "ansible_ssh_timeout": 5}},
+        "hosts": {host: {}, "lxchost-runner-absent": DOWN_HOST},
         "vars": {"ansible_connection": "community.docker.docker",
                  "ansible_python_interpreter": "/usr/bin/python3"}}}}}
     (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
