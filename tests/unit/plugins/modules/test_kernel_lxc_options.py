@@ -8,40 +8,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.lxchost.prep.plugins.module_utils import _kconfig
+from ansible_collections.lxchost.prep.tests.unit.plugins.modules import module_process
 
-MODULE = "ansible_collections.lxchost.prep.plugins.modules.kernel_lxc_options"
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "configs"
 
 
-def _collections_root():
-    path = Path(_kconfig.__file__)
-    for _level in range(6):
-        path = path.parent
-    return str(path)
-
-
 def run_module(tmp_path, args, check_mode=False):
-    module_args = dict(args)
-    if check_mode:
-        module_args["_ansible_check_mode"] = True
-    args_file = tmp_path / ("args-%d.json" % len(list(tmp_path.glob("args-*.json"))))
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([_collections_root()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    proc = subprocess.run([sys.executable, "-m", MODULE, str(args_file)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, cwd=str(tmp_path), timeout=120, check=False)
-    out, err = proc.stdout.decode(), proc.stderr.decode()
-    assert "Traceback" not in out and "Traceback" not in err, (out, err)
-    return proc.returncode, json.loads(out)
+    rc, result, _err = module_process.run_module("kernel_lxc_options", tmp_path, args, check_mode)
+    return rc, result
 
 
 @pytest.fixture

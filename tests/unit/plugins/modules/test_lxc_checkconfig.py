@@ -12,30 +12,18 @@ import gzip
 import json
 import lzma
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.lxchost.prep.plugins.module_utils import _kconfig
+from ansible_collections.lxchost.prep.tests.unit.plugins.modules import module_process
 
-MODULE = "ansible_collections.lxchost.prep.plugins.modules.lxc_checkconfig"
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "configs"
 
 BASE = {
     "NAMESPACES": "y", "UTS_NS": "y", "IPC_NS": "y", "PID_NS": "y", "NET_NS": "y", "USER_NS": "y",
     "CGROUPS": "y", "UNIX": "y", "SIGNALFD": "y", "EPOLL": "y", "SMP": "y",
 }
-
-
-def _collections_root():
-    # <root>/ansible_collections/lxchost/prep/plugins/module_utils/_kconfig.py -> <root>. Not
-    # resolved: a symlinked layout (ansible_collections/lxchost/prep -> checkout) must stay one.
-    path = Path(_kconfig.__file__)
-    for _level in range(6):
-        path = path.parent
-    return str(path)
 
 
 def write_config(directory, version, values, name="config", compress=None):
@@ -52,24 +40,7 @@ def write_config(directory, version, values, name="config", compress=None):
 
 
 def run_module(tmp_path, args, check_mode=False):
-    """Run the module as its own process; return (rc, parsed JSON, stderr)."""
-    module_args = dict(args)
-    if check_mode:
-        module_args["_ansible_check_mode"] = True
-    args_file = tmp_path / ("args-%d.json" % len(list(tmp_path.glob("args-*.json"))))
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([_collections_root()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    proc = subprocess.run([sys.executable, "-m", MODULE, str(args_file)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, cwd=str(tmp_path), timeout=120, check=False)
-    out = proc.stdout.decode()
-    err = proc.stderr.decode()
-    assert "Traceback" not in out and "Traceback" not in err, (out, err)
-    try:
-        result = json.loads(out)
-    except ValueError:
-        pytest.fail("module printed no JSON (rc %d):\nstdout: %s\nstderr: %s" % (proc.returncode, out, err))
-    return proc.returncode, result, err
+    return module_process.run_module("lxc_checkconfig", tmp_path, args, check_mode)
 
 
 def assert_full_result(result):
