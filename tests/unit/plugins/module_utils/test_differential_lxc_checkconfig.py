@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.lxchost.prep.tests.unit.plugins.module_utils.lxc_checkconfig_ids import LXC_CHECKCONFIG_IDS
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import KconfigError, parse_version
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import check_kernel
 
@@ -131,15 +132,9 @@ RUNTIME_LABELS = frozenset((
 PROSE_LABELS = frozenset(("WARNING", "Warning", "Note ", "usage ", "Kernel configuration found at"))
 
 # The ids the checker must report (the issue's list); the differential covers the subset above.
-ISSUE_IDS = (
-    "namespaces", "uts_namespace", "ipc_namespace", "pid_namespace", "user_namespace",
-    "network_namespace", "devpts_multiple_instances", "cgroups", "cgroup_namespace", "cgroup_device",
-    "cgroup_sched", "cgroup_cpuacct", "cgroup_memory", "cgroup_cpuset", "veth", "macvlan", "vlan",
-    "bridge", "netfilter_advanced", "nf_nat_ipv4", "nf_nat_ipv6", "ip_nf_target_masquerade",
-    "ip6_nf_target_masquerade", "netfilter_xt_target_checksum", "netfilter_xt_match_comment", "fuse",
-    "checkpoint_restore", "fhandle", "eventfd", "epoll", "unix_diag", "inet_diag", "packet_diag",
-    "netlink_diag", "file_capabilities", "seccomp", "seccomp_filter", "cgroup_pids", "cgroup_freezer",
-    "cgroup_bpf", "posix_mqueue", "cgroup_memory_v1", "cgroup_cpuset_v1", "netfilter_xtables_legacy",
+ISSUE_IDS = LXC_CHECKCONFIG_IDS + (
+    "seccomp", "seccomp_filter", "cgroup_pids", "cgroup_freezer", "cgroup_bpf", "posix_mqueue",
+    "cgroup_memory_v1", "cgroup_cpuset_v1", "netfilter_xtables_legacy",
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

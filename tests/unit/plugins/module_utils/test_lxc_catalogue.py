@@ -11,20 +11,11 @@ import re
 
 import pytest
 
+from ansible_collections.lxchost.prep.tests.unit.plugins.module_utils.lxc_checkconfig_ids import LXC_CHECKCONFIG_IDS
 from ansible_collections.lxchost.prep.plugins.module_utils import _lxc_catalogue as catalogue
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import KernelConfig, parse_version
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import MISSING, judge
 
-# The ids issue #2 fixes for every later tool and test (lxc-checkconfig 5.0.2's checks).
-ISSUE_IDS = (
-    "namespaces", "uts_namespace", "ipc_namespace", "pid_namespace", "user_namespace",
-    "network_namespace", "devpts_multiple_instances", "cgroups", "cgroup_namespace",
-    "cgroup_device", "cgroup_sched", "cgroup_cpuacct", "cgroup_memory", "cgroup_cpuset", "veth",
-    "macvlan", "vlan", "bridge", "netfilter_advanced", "nf_nat_ipv4", "nf_nat_ipv6",
-    "ip_nf_target_masquerade", "ip6_nf_target_masquerade", "netfilter_xt_target_checksum",
-    "netfilter_xt_match_comment", "fuse", "checkpoint_restore", "fhandle", "eventfd", "epoll",
-    "unix_diag", "inet_diag", "packet_diag", "netlink_diag", "file_capabilities",
-)
 # "Plus what modern LXC needs": the catalogue's ids for them.
 MODERN_IDS = {
     "seccomp": "SECCOMP",
@@ -85,7 +76,7 @@ def by_id(check_id):
 
 # ---------------------------------------------------------------- shape
 
-@pytest.mark.parametrize("check_id", ISSUE_IDS)
+@pytest.mark.parametrize("check_id", LXC_CHECKCONFIG_IDS)
 def test_issue_id_present(check_id):
     assert check_id in catalogue.BY_ID
 

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.lxchost.prep.tests.unit.plugins.module_utils.lxc_checkconfig_ids import LXC_CHECKCONFIG_IDS
 from ansible_collections.lxchost.prep.plugins.module_utils import _lxc_catalogue as catalogue
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KconfigError,
@@ -432,15 +433,6 @@ def test_report_names_compression(tmp_path):
 
 RELEASE = "6.1.0-18-amd64"
 # lxc-checkconfig 5.0.2's checks (issue #2's id list).
-LXC_CHECKCONFIG_IDS = (
-    "namespaces", "uts_namespace", "ipc_namespace", "pid_namespace", "user_namespace",
-    "network_namespace", "devpts_multiple_instances", "cgroups", "cgroup_namespace",
-    "cgroup_device", "cgroup_sched", "cgroup_cpuacct", "cgroup_memory", "cgroup_cpuset", "veth",
-    "macvlan", "vlan", "bridge", "netfilter_advanced", "nf_nat_ipv4", "nf_nat_ipv6",
-    "ip_nf_target_masquerade", "ip6_nf_target_masquerade", "netfilter_xt_target_checksum",
-    "netfilter_xt_match_comment", "fuse", "checkpoint_restore", "fhandle", "eventfd", "epoll",
-    "unix_diag", "inet_diag", "packet_diag", "netlink_diag", "file_capabilities",
-)
 
 MOUNTS = {
     "v1": [
