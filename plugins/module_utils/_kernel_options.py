@@ -21,7 +21,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     parse_version,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import LEVELS, REQUIREMENTS
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import _symbols_for
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import _needs_for, _symbols_for
 
 ENABLED_VALUES = ("y", "m")
 
@@ -76,7 +76,7 @@ def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), confi
         symbols = _symbols_for(req, parsed)
         if not symbols:
             continue
-        for name in tuple(req.needs) + (symbols[0].name,):
+        for name in _needs_for(req, parsed) + [symbols[0].name]:
             if name not in seen:
                 seen.add(name)
                 settings.append((name, req.id))

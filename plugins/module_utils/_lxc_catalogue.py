@@ -48,12 +48,16 @@ def _req(id, label, group, level, symbols, why, menu="", builtin_since=None, cgr
     """One requirement.  cgroup: None (any), 'v1' or 'v2' (only judged for that cgroup mode).
     only_if: symbols that must be enabled for the check to apply (CPUSETS needs SMP).
     modules: module names the option builds (runtime check of =m options).
-    needs: symbols to switch on first when enabling it (used by the kernel_build role)."""
+    needs: symbols to switch on first when enabling it (used by the kernel_build role); plain
+    names or (name, since, until) like symbols."""
     if isinstance(symbols, str):
         symbols = (symbols,)
-    symbols = tuple(Symbol(s, None, None) if isinstance(s, str) else Symbol(*s) for s in symbols)
-    return Requirement(id, label, group, level, symbols, builtin_since, cgroup, tuple(only_if),
-                       tuple(modules), tuple(needs), menu, why)
+    return Requirement(id, label, group, level, _symbols(symbols), builtin_since, cgroup, tuple(only_if),
+                       tuple(modules), _symbols(needs), menu, why)
+
+
+def _symbols(names):
+    return tuple(Symbol(s, None, None) if isinstance(s, str) else Symbol(*s) for s in names)
 
 
 NS_MENU = "General setup > Namespaces support > "
@@ -64,7 +68,8 @@ NF_CORE = NF_MENU + "Core Netfilter Configuration > "
 REQUIREMENTS = (
     # --- namespaces ---
     _req("namespaces", "Namespaces", "namespaces", REQUIRED, "NAMESPACES",
-         "LXC isolates every container in namespaces.", "General setup > Namespaces support"),
+         "LXC isolates every container in namespaces.", "General setup > Namespaces support",
+         needs=[("MULTIUSER", "4.1", None)]),
     _req("uts_namespace", "Utsname namespace", "namespaces", REQUIRED, "UTS_NS",
          "Gives each container its own hostname.", NS_MENU + "UTS namespace"),
     _req("ipc_namespace", "Ipc namespace", "namespaces", REQUIRED, "IPC_NS",
@@ -178,7 +183,7 @@ REQUIREMENTS = (
          [("NETFILTER_XT_TARGET_CHECKSUM", "2.6.35", None)],
          "lxc-net fills in DHCP reply checksums with the CHECKSUM target.",
          NF_CORE + "CHECKSUM target support", modules=("xt_CHECKSUM",),
-         needs=("NETFILTER", "NETFILTER_XTABLES", "NETFILTER_ADVANCED")),
+         needs=("NETFILTER", "NETFILTER_XTABLES", "NETFILTER_ADVANCED", "IP_NF_IPTABLES", "IP_NF_MANGLE")),
     _req("netfilter_xt_match_comment", "comment match", "network", OPTIONAL,
          "NETFILTER_XT_MATCH_COMMENT",
          "LXD and Incus tag their firewall rules with comments.", NF_CORE + '"comment" match support',

@@ -46,19 +46,28 @@ def _version(text):
     return parse_version(text) if text else None
 
 
+def _exists_in(sym, version):
+    return ((sym.since is None or version >= _version(sym.since))
+            and (sym.until is None or version < _version(sym.until)))
+
+
 def _symbols_for(req, version):
     """The symbols of req that exist in this kernel version, in catalogue order."""
-    return [sym for sym in req.symbols
-            if (sym.since is None or version >= _version(sym.since))
-            and (sym.until is None or version < _version(sym.until))]
+    return [sym for sym in req.symbols if _exists_in(sym, version)]
 
 
-def _hint_enable(req, symbol):
+def _needs_for(req, version):
+    """The names req needs switched on first in this kernel version (for hints and kernel builds)."""
+    return [sym.name for sym in req.needs if _exists_in(sym, version)]
+
+
+def _hint_enable(req, symbol, version):
     hint = "Set CONFIG_%s=y" % symbol
     if req.menu:
         hint += " (menuconfig: %s)" % req.menu
-    if req.needs:
-        hint += ", with %s" % ", ".join("CONFIG_%s" % need for need in req.needs)
+    needs = _needs_for(req, version)
+    if needs:
+        hint += ", with %s" % ", ".join("CONFIG_%s" % need for need in needs)
     return hint + ", and rebuild the kernel."
 
 
@@ -95,7 +104,7 @@ def judge(req, config, version, cgroup_versions):
     else:
         check["status"] = MISSING
         check["reason"] = req.why
-        check["hint"] = _hint_enable(req, chosen.name)
+        check["hint"] = _hint_enable(req, chosen.name, version)
     return check
 
 

@@ -108,8 +108,11 @@ def test_fields(req):
     for sym in req.symbols:
         assert SYMBOL.match(sym.name), sym.name
         assert not sym.name.startswith("CONFIG_"), sym.name
-    for name in req.needs + req.only_if:
+    for name in [need.name for need in req.needs] + list(req.only_if):
         assert SYMBOL.match(name) and not name.startswith("CONFIG_"), name
+    for need in req.needs:
+        if need.since and need.until:
+            assert _v(need.since) < _v(need.until), need
     for name in req.modules:
         assert MODULE_NAME.match(name) and not name.endswith(".ko"), name
 
@@ -280,5 +283,6 @@ def test_every_missing_hint_names_the_symbol(tmp_path, version):
         assert check["symbol"] in check["hint"], (req.id, check)
         assert check["hint"].startswith("Set %s=y" % check["symbol"])
         for need in req.needs:
-            assert "CONFIG_%s" % need in check["hint"]
+            exists = (not need.since or parsed >= _v(need.since)) and (not need.until or parsed < _v(need.until))
+            assert ("CONFIG_%s" % need.name in check["hint"]) == exists, (req.id, need, check["hint"])
         assert check["reason"] == req.why
