@@ -5,14 +5,17 @@
 
 Private to lxchost.prep. Used by the kernel_lxc_options module (kernel_build role). The
 knowledge of which option LXC needs stays in _lxc_catalogue; this file only applies it to one
-kernel version, merges config fragments, compares configs, and reads Kconfig's ``depends on``.
-Every failure is a KconfigError whose text is fit for a module's ``msg``.
+kernel version, merges config fragments, compares configs, reads Kconfig's ``depends on``,
+digests the catalogue (the role remakes a config when the digest changes) and says why a build
+is needed. Every failure is a KconfigError whose text is fit for a module's ``msg``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import json
 import os
 import re
 
@@ -24,6 +27,12 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import _needs_for, _symbols_for
 
 ENABLED_VALUES = ("y", "m")
+
+# The version of the rules that apply the catalogue (lxc_settings, plan, the audit). Raise it when
+# they change what a config gets: every config made with the old rules is then made again.
+RULES_VERSION = 1
+# Requirement fields that are only words for people: a new text does not change any config.
+_TEXT_FIELDS = ("label", "menu", "why")
 
 _SYMBOL = re.compile(r"^[A-Za-z0-9_]+$")
 _FRAGMENT_SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
@@ -81,6 +90,54 @@ def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), confi
                 seen.add(name)
                 settings.append((name, req.id))
     return settings
+
+
+def catalogue_digest(requirements=None, levels=None, rules_version=None):
+    """sha256 of the catalogue as planning and checking use it, and of RULES_VERSION.
+
+    Canonical JSON (sorted keys, no spaces) of every requirement's fields but the texts
+    (_TEXT_FIELDS), in catalogue order, with the levels and the rules' version. The arguments
+    default to the catalogue and the rules of this collection (tests pass their own).
+    """
+    requirements = REQUIREMENTS if requirements is None else requirements
+    data = dict(
+        rules_version=RULES_VERSION if rules_version is None else rules_version,
+        levels=list(LEVELS if levels is None else levels),
+        requirements=[dict((field, value) for field, value in req._asdict().items() if field not in _TEXT_FIELDS)
+                      for req in requirements],
+    )
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rebuild_reasons(previous, new, build_host, config_changes=()):
+    """Why a build with the inputs ``new`` is needed after the build recorded with ``previous``.
+
+    Inputs are dicts with version, config_sha256, patches, compiler, method and localversion (the
+    kernel_build role's fingerprint). No previous inputs: 'no earlier build on HOST'. Otherwise
+    one reason per input that differs, in that order; ``config_changes`` (from config_changes())
+    details a changed config. Nothing differs: an empty list.
+    """
+    if not previous:
+        return ["no earlier build on %s" % build_host]
+    reasons = []
+
+    def differs(key):
+        return previous.get(key) != new.get(key)
+
+    if differs("version"):
+        reasons.append("version %s -> %s" % (previous.get("version"), new.get("version")))
+    if differs("config_sha256"):
+        reasons.append("config changed" + (": " + ", ".join(config_changes) if config_changes else ""))
+    if differs("patches"):
+        reasons.append("patches changed")
+    if differs("compiler"):
+        reasons.append("compiler %s" % new.get("compiler"))
+    if differs("method"):
+        reasons.append("method %s" % new.get("method"))
+    if differs("localversion"):
+        reasons.append("localversion %s -> %s" % (previous.get("localversion"), new.get("localversion")))
+    return reasons
 
 
 def read_fragment(path):

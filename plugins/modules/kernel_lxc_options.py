@@ -22,6 +22,10 @@ description:
     their options are off, and the task fails.
   - "With O(previous_config), also tells how the config differs from the one built last
     (C(+CONFIG_VETH), C(-CONFIG_X), C(CONFIG_Y: m -> y))."
+  - With O(mode=digest), only returns RV(catalogue_digest), the digest of the catalogue the plan
+    and the check use; the lxchost.prep.kernel_build role makes a config again when it changes.
+  - With O(mode=reasons), says why a build with O(inputs) is needed after the build recorded
+    with O(previous_inputs) (RV(reasons)).
   - Read-only. Used by the lxchost.prep.kernel_build role.
 author:
   - lxchost.prep contributors (@lxchost)
@@ -37,12 +41,20 @@ attributes:
   platform:
     platforms: posix
 options:
+  mode:
+    description:
+      - V(plan) - the settings to apply to a base config. V(audit) - check O(config) against
+        O(expect) (O(expect) alone also means V(audit)). V(digest) - only RV(catalogue_digest); needs
+        no other option. V(reasons) - why a build with O(inputs) is needed (RV(reasons)).
+    type: str
+    choices: [plan, audit, digest, reasons]
+    default: plan
   src:
     description:
       - The kernel source tree. Its C(Makefile) gives the kernel version when O(kernel_version) is
         not set, and its C(Kconfig) files explain dropped options.
+      - Required to plan and to audit.
     type: path
-    required: true
   kernel_version:
     description: The kernel version, for example C(6.1.119) or C(2.6.38.6). Default - read from O(src).
     type: str
@@ -86,6 +98,20 @@ options:
   arch:
     description: The C(uname -m) of the build, to read the right C(arch/) Kconfig. Default - this host's.
     type: str
+  inputs:
+    description:
+      - With O(mode=reasons), the inputs of the build to make - C(version), C(config_sha256), C(patches),
+        C(compiler), C(method), C(localversion). With O(config) and O(previous_config), a changed config
+        is detailed (C(config changed: +CONFIG_VETH)).
+    type: dict
+  previous_inputs:
+    description: With O(mode=reasons), the inputs recorded by the last build; empty - there was none.
+    type: dict
+    default: {}
+  build_host:
+    description: With O(mode=reasons), the host that builds, named in C(no earlier build on HOST).
+    type: str
+    default: this host
 """
 
 EXAMPLES = r"""
@@ -107,12 +133,34 @@ EXAMPLES = r"""
     src: /var/tmp/kernel-build/src/linux
     config: /var/tmp/kernel-build/configure/.config
     expect: "{{ kernel_plan.settings }}"
+
+- name: The digest of the catalogue, to know when a config must be made again
+  lxchost.prep.kernel_lxc_options:
+    mode: digest
+  register: kernel_catalogue
+
+- name: Why a build is needed
+  lxchost.prep.kernel_lxc_options:
+    mode: reasons
+    inputs: {version: 6.1.192, config_sha256: 1f0c..., patches: [], compiler: gcc (Debian 12.2.0-14) 12.2.0,
+             method: bindeb-pkg, localversion: -lxc}
+    previous_inputs: "{{ last_build.inputs | default({}) }}"  # the record the last build left
+    config: /var/tmp/kernel-build/configure/.config
+    previous_config: /var/tmp/kernel-build/packages/0123456789abcdef/config
+  register: kernel_why
 """
 
 RETURN = r"""
+catalogue_digest:
+  description:
+    - The sha256 of the catalogue as the plan and the check use it (symbols, versions, levels, what each
+      needs, conditions; not the texts), and of the version of the rules that apply it.
+  returned: success
+  type: str
+  sample: 3b7e0f3c9a5d6e1f2a4b8c7d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f
 kernel_version:
   description: The kernel version the plan is for.
-  returned: success
+  returned: when planning or auditing
   type: str
   sample: 6.1.192
 settings:
@@ -136,10 +184,18 @@ dropped:
             reason: "... it depends on (IP_NF_MANGLE || IP6_NF_MANGLE) && NETFILTER_ADVANCED ..."}]
 changes:
   description: How O(config) differs from O(previous_config); empty without one.
-  returned: success
+  returned: when planning, auditing or giving reasons
   type: list
   elements: str
   sample: [+CONFIG_VETH, "CONFIG_BRIDGE: m -> y"]
+reasons:
+  description:
+    - Why a build with O(inputs) is needed, one entry per input that differs from O(previous_inputs);
+      empty when none differs.
+  returned: with O(mode=reasons)
+  type: list
+  elements: str
+  sample: ["version 6.1.176 -> 6.1.192", "config changed: +CONFIG_VETH"]
 """
 
 import os
@@ -148,12 +204,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import KconfigError, KernelConfig
 from ansible_collections.lxchost.prep.plugins.module_utils._kernel_options import (
+    catalogue_digest,
     config_args,
     config_changes,
     dropped,
     explain_dropped,
     kconfig_dependencies,
     plan,
+    rebuild_reasons,
     srcarch,
 )
 
@@ -185,10 +243,18 @@ def config_values(path):
     return KernelConfig.from_file(path).values if path else {}
 
 
+def changes_since(previous_config, values):
+    """How ``values`` differ from the config at ``previous_config``; [] when there is none."""
+    if previous_config and os.path.exists(previous_config):
+        return config_changes(config_values(previous_config), values)
+    return []
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            src=dict(type="path", required=True),
+            mode=dict(type="str", default="plan", choices=["plan", "audit", "digest", "reasons"]),
+            src=dict(type="path"),
             kernel_version=dict(type="str"),
             config=dict(type="path"),
             levels=dict(type="list", elements="str", default=["required", "recommended"],
@@ -199,19 +265,32 @@ def main():
             expect=dict(type="list", elements="dict"),
             previous_config=dict(type="path"),
             arch=dict(type="str"),
+            inputs=dict(type="dict"),
+            previous_inputs=dict(type="dict", default={}),
+            build_host=dict(type="str", default="this host"),
         ),
+        required_if=[("mode", "plan", ("src",)), ("mode", "audit", ("src", "config", "expect")),
+                     ("mode", "reasons", ("inputs",))],
         required_by=dict(expect=("config",), previous_config=("config",)),
         supports_check_mode=True,
     )
     params = module.params
+    mode = "audit" if params["mode"] == "plan" and params["expect"] is not None else params["mode"]
+    result = dict(changed=False, catalogue_digest=catalogue_digest())
+    if mode == "digest":
+        module.exit_json(**result)
     cgroup_versions = ("v1", "v2") if params["cgroup_mode"] == "both" else (params["cgroup_mode"],)
     try:
+        if mode == "reasons":
+            values = config_values(params["config"])
+            result["changes"] = changes_since(params["previous_config"], values)
+            result["reasons"] = rebuild_reasons(params["previous_inputs"], params["inputs"], params["build_host"],
+                                                result["changes"])
+            module.exit_json(**result)
         version = params["kernel_version"] or source_version(params["src"])
         values = config_values(params["config"])
-        result = dict(changed=False, kernel_version=version, changes=[])
-        if params["previous_config"] and os.path.exists(params["previous_config"]):
-            result["changes"] = config_changes(config_values(params["previous_config"]), values)
-        if params["expect"] is None:
+        result.update(kernel_version=version, changes=changes_since(params["previous_config"], values))
+        if mode == "plan":
             settings = plan(version, params["levels"], cgroup_versions, values,
                             params["fragments"], params["options"])
             result.update(settings=settings, config_args=config_args(settings))

@@ -24,6 +24,8 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     parse_version,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._kernel_options import (
+    RULES_VERSION,
+    catalogue_digest,
     check_symbol,
     config_args,
     config_changes,
@@ -33,6 +35,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kernel_options impor
     lxc_settings,
     plan,
     read_fragment,
+    rebuild_reasons,
     srcarch,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import check_kernel
@@ -257,3 +260,61 @@ def test_explain_dropped_names_option_and_unmet_dependency(kconfig_tree):
     assert "there is no option NOPE in kernel 6.1.192" in lines[2]
     assert "no 'depends on'" in lines[3]
     assert "which looks met" in lines[4]
+
+
+def test_catalogue_digest_is_a_stable_sha256_of_the_catalogue():
+    digest = catalogue_digest()
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert catalogue_digest() == digest
+    assert catalogue_digest(catalogue.REQUIREMENTS, catalogue.LEVELS, RULES_VERSION) == digest
+
+
+def test_catalogue_digest_follows_what_makes_a_config_not_the_texts():
+    reqs = list(catalogue.REQUIREMENTS)
+    digest = catalogue_digest(reqs)
+    veth = next(i for i, req in enumerate(reqs) if req.id == "veth")
+    reworded = reqs[:veth] + [reqs[veth]._replace(why="Another text.", label="VETH", menu="Elsewhere")] + reqs[veth + 1:]
+    assert catalogue_digest(reworded) == digest
+    for change in (dict(level="optional"), dict(symbols=(catalogue.Symbol("VETH", "6.2", None),)),
+                   dict(needs=(catalogue.Symbol("INET", None, None),)), dict(only_if=("SMP",)),
+                   dict(cgroup="v2"), dict(builtin_since="7.0")):
+        changed = reqs[:veth] + [reqs[veth]._replace(**change)] + reqs[veth + 1:]
+        assert catalogue_digest(changed) != digest, change
+    assert catalogue_digest(reqs[:veth] + reqs[veth + 1:]) != digest
+    assert catalogue_digest(list(reversed(reqs))) != digest  # the order is the order switched on
+    assert catalogue_digest(reqs, rules_version=RULES_VERSION + 1) != digest
+    assert catalogue_digest(reqs, levels=("required", "recommended")) != digest
+
+
+INPUTS = dict(version="6.1.176", config_sha256="a" * 64, patches=[], compiler="gcc (Debian 12.2.0-14) 12.2.0",
+              method="bindeb-pkg", localversion="-lxc")
+
+
+def test_rebuild_reasons_without_an_earlier_build():
+    assert rebuild_reasons({}, INPUTS, "buildbox") == ["no earlier build on buildbox"]
+    assert rebuild_reasons(None, INPUTS, "buildbox", ["+CONFIG_VETH"]) == ["no earlier build on buildbox"]
+
+
+def test_rebuild_reasons_same_inputs_give_none():
+    assert rebuild_reasons(dict(INPUTS), INPUTS, "buildbox") == []
+
+
+@pytest.mark.parametrize("change, changes, reason", [
+    (dict(version="6.1.192"), [], "version 6.1.176 -> 6.1.192"),
+    (dict(config_sha256="b" * 64), [], "config changed"),
+    (dict(config_sha256="b" * 64), ["+CONFIG_VETH", "CONFIG_BRIDGE: m -> y"],
+     "config changed: +CONFIG_VETH, CONFIG_BRIDGE: m -> y"),
+    (dict(patches=["c" * 40]), [], "patches changed"),
+    (dict(compiler="gcc (Debian 12.2.0-14+deb12u1) 12.2.0"), [], "compiler gcc (Debian 12.2.0-14+deb12u1) 12.2.0"),
+    (dict(method="make-kpkg"), [], "method make-kpkg"),
+    (dict(localversion="-lxc2"), [], "localversion -lxc -> -lxc2"),
+])
+def test_rebuild_reasons_name_each_input_that_differs(change, changes, reason):
+    new = dict(INPUTS, **change)
+    assert rebuild_reasons(INPUTS, new, "buildbox", changes) == [reason]
+
+
+def test_rebuild_reasons_in_a_fixed_order():
+    new = dict(INPUTS, version="6.1.192", config_sha256="b" * 64, method="make-kpkg", compiler="gcc 13")
+    assert rebuild_reasons(INPUTS, new, "h", ["+CONFIG_VETH"]) == [
+        "version 6.1.176 -> 6.1.192", "config changed: +CONFIG_VETH", "compiler gcc 13", "method make-kpkg"]

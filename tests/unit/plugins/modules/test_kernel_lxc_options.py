@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.lxchost.prep.plugins.module_utils._kernel_options import catalogue_digest
 from ansible_collections.lxchost.prep.tests.unit.plugins.modules import module_process
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "configs"
@@ -81,3 +82,58 @@ def test_broken_fragment(tmp_path, tree):
     fragment.write_text("CONFIG_VETH=y\nthis is not config\n")
     rc, result = run_module(tmp_path, dict(src=str(tree), fragments=[str(fragment)]))
     assert rc == 1 and "lxc.fragment, line 2 is not a kernel config line" in result["msg"]
+
+
+def test_plan_returns_the_catalogue_digest(tmp_path, tree):
+    rc, result = run_module(tmp_path, dict(src=str(tree), kernel_version="6.1"))
+    assert rc == 0 and result["catalogue_digest"] == catalogue_digest(), result
+
+
+def test_digest_mode_reads_nothing(tmp_path):
+    rc, result = run_module(tmp_path, dict(mode="digest"), check_mode=True)
+    assert rc == 0 and result["changed"] is False, result
+    assert result["catalogue_digest"] == catalogue_digest()
+    assert "settings" not in result and "kernel_version" not in result
+
+
+def test_plan_and_audit_need_a_source_tree(tmp_path):
+    rc, result = run_module(tmp_path, dict(mode="plan"))
+    assert rc == 1 and "src" in result["msg"], result
+    rc, result = run_module(tmp_path, dict(mode="audit", src=str(tmp_path)))
+    assert rc == 1 and "config" in result["msg"] and "expect" in result["msg"], result
+
+
+INPUTS = dict(version="6.1.176", config_sha256="a" * 64, patches=[], compiler="gcc (Debian 12.2.0-14) 12.2.0",
+              method="bindeb-pkg", localversion="-lxc")
+
+
+def test_reasons_without_an_earlier_build(tmp_path):
+    rc, result = run_module(tmp_path, dict(mode="reasons", inputs=INPUTS, build_host="buildbox"), check_mode=True)
+    assert rc == 0 and result["reasons"] == ["no earlier build on buildbox"], result
+
+
+def test_reasons_detail_the_config_from_the_two_files(tmp_path):
+    config = tmp_path / ".config"
+    config.write_text("# Linux/x86 6.1.192 Kernel Configuration\nCONFIG_NET=y\nCONFIG_VETH=y\n")
+    previous = tmp_path / "previous"
+    previous.write_text("# Linux/x86 6.1.176 Kernel Configuration\nCONFIG_NET=y\n")
+    new = dict(INPUTS, version="6.1.192", config_sha256="b" * 64)
+    rc, result = run_module(tmp_path, dict(mode="reasons", inputs=new, previous_inputs=INPUTS, config=str(config),
+                                           previous_config=str(previous)))
+    assert rc == 0, result
+    assert result["reasons"] == ["version 6.1.176 -> 6.1.192", "config changed: +CONFIG_VETH"]
+    assert result["changes"] == ["+CONFIG_VETH"]
+
+
+def test_reasons_with_the_previous_config_gone(tmp_path):
+    config = tmp_path / ".config"
+    config.write_text("CONFIG_NET=y\n")
+    new = dict(INPUTS, config_sha256="b" * 64, method="make-kpkg")
+    rc, result = run_module(tmp_path, dict(mode="reasons", inputs=new, previous_inputs=INPUTS, config=str(config),
+                                           previous_config=str(tmp_path / "gone")))
+    assert rc == 0 and result["reasons"] == ["config changed", "method make-kpkg"], result
+
+
+def test_reasons_need_inputs(tmp_path):
+    rc, result = run_module(tmp_path, dict(mode="reasons"))
+    assert rc == 1 and "inputs" in result["msg"], result
