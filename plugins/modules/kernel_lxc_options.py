@@ -100,9 +100,9 @@ options:
     type: str
   inputs:
     description:
-      - With O(mode=reasons), the inputs of the build to make - C(version), C(config_sha256), C(patches),
+      - "With O(mode=reasons), the inputs of the build to make - C(version), C(config_sha256), C(patches),
         C(compiler), C(method), C(localversion). With O(config) and O(previous_config), a changed config
-        is detailed (C(config changed: +CONFIG_VETH)).
+        is detailed (C(config changed: +CONFIG_VETH))."
     type: dict
   previous_inputs:
     description: With O(mode=reasons), the inputs recorded by the last build; empty - there was none.
