@@ -31,8 +31,67 @@ _FLAGS = frozenset((
 ))
 
 
+# What _lxc_checker.cgroup_facts returns: every key, with these types.
+FACT_MODES = ("v1", "hybrid", "v2", "none")
+_FACT_LISTS = ("v2_mounts", "v1_bound_controllers", "v1_available_controllers", "v2_controllers")
+FACT_KEYS = ("mode", "v1_mounts") + _FACT_LISTS
+
+
 class PlanError(Exception):
     """A mount this host cannot take, with the reason and the remedy."""
+
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _names(value):
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+def facts_problem(facts):
+    """Why facts are not cgroup facts as _lxc_checker.cgroup_facts returns them (a phrase), or None.
+
+    Every key must be there, with its type (lists of names, v1_mounts a list of dicts with a path
+    and a list of controllers) and a known mode: a decision from anything else would be a guess."""
+    if not isinstance(facts, dict):
+        return "it is %s, not a dict" % _show(facts)
+    missing = [key for key in FACT_KEYS if key not in facts]
+    if missing:
+        return "it lacks %s" % ", ".join(missing)
+    if not isinstance(facts["mode"], str) or facts["mode"] not in FACT_MODES:
+        return "its mode is %s, not one of %s" % (_show(facts["mode"]), ", ".join(FACT_MODES))
+    for key in _FACT_LISTS:
+        if not _names(facts[key]):
+            return "its %s is %s, not a list of names" % (key, _show(facts[key]))
+    if not isinstance(facts["v1_mounts"], list):
+        return "its v1_mounts is %s, not a list" % _show(facts["v1_mounts"])
+    for mount in facts["v1_mounts"]:
+        if not isinstance(mount, dict) or not isinstance(mount.get("path"), str) or not mount.get("path") \
+                or not _names(mount.get("controllers")):
+            return "its v1_mounts holds %s, not a dict with a path and a list of controllers" % _show(mount)
+    return None
+
+
+def options_problem(options):
+    """Why options cannot be the options field of a cgroup v1 line (a phrase), or None."""
+    if not isinstance(options, str) or not options.strip():
+        return "v1_options is empty"
+    if len(options) > 4095:
+        return "v1_options is %d characters long; the kernel takes at most 4095 bytes of mount options" % len(options)
+    odd = [char for char in options if char.isspace() or ord(char) < 32 or ord(char) == 127]
+    if odd:
+        return ("v1_options %s holds %s: options are separated by commas only, and a blank would split the fstab "
+                "line" % (_show(options), "a space" if odd[0] == " " else "a tab" if odd[0] == "\t" else
+                          "a control or blank character %r" % odd[0]))
+    if "" in options.split(","):
+        return "v1_options %s has an empty item (a comma at either end, or two commas)" % _show(options)
+    try:
+        options.encode("utf-8")
+    except UnicodeEncodeError:
+        return "v1_options %s holds characters that are not text" % _show(options)
+    return None
 
 
 def v1_request(options, available):

@@ -57,6 +57,8 @@ options:
       - "By default it comes from the config's header (C(# Linux/x86_64 6.1.0 Kernel Configuration),
         or C(# Linux kernel version: 2.6.32) before 2.6.37), or, for the running kernel, from C(uname -r)."
       - Needed only for a config whose header is missing or unreadable (a fragment, a hand-edited file).
+      - At most 64 characters (digits, letters and C(. - + ~ _)), starting with two numbers of at most 9
+        digits; anything else is refused with a message.
     type: str
   cgroup_mode:
     description:
@@ -241,10 +243,27 @@ ansible_facts:
       type: dict
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import KconfigError
+from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import KconfigError, parse_version
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import check_kernel
+
+# A kernel version, as uname -r or a config header spells it: 6.1, 2.6.38.6, 6.1.0-18-amd64.
+_KERNEL_VERSION = re.compile(r"^[0-9A-Za-z._+~-]{1,64}$")
+
+
+def kernel_version_problem(value):
+    """Why kernel_version cannot be used (a sentence), or None. Empty means not given."""
+    if not value:
+        return None
+    text = value.strip()
+    shown = repr(text) if len(text) <= 40 else "%r... (%d characters)" % (text[:40], len(text))
+    if not _KERNEL_VERSION.match(text) or parse_version(text) is None:
+        return ("kernel_version %s is not a kernel version: give one such as 6.1, 2.6.38.6 or 6.1.0-18-amd64 (at "
+                "most 64 characters: digits, letters and . - + ~ _; at most 9 digits a number)." % shown)
+    return None
 
 
 def main():
@@ -257,6 +276,9 @@ def main():
         ),
         supports_check_mode=True,
     )
+    problem = kernel_version_problem(module.params["kernel_version"])
+    if problem:
+        module.fail_json(msg=problem)
     try:
         result = check_kernel(config=module.params["config"], kernel_version=module.params["kernel_version"],
                               cgroup_mode=module.params["cgroup_mode"])
