@@ -272,8 +272,8 @@ def _shorten(line):
     if len(line) <= _LONG_LINE:
         return line
     ending = line_ending(line)
-    return "%s[... %d more characters not shown]%s" % (line[:_LONG_LINE], len(line) - _LONG_LINE - len(ending),
-                                                        ending or "\n")
+    hidden = len(line) - _LONG_LINE - len(ending)
+    return "%s[... %d more characters not shown]%s" % (line[:_LONG_LINE], hidden, ending or "\n")
 
 
 def _gap(count):

@@ -42,6 +42,9 @@ _MAX_CONFIG_BYTES = 64 * 1024 * 1024
 # 20,000 options: past these bounds the input is no config, and keeping it would cost memory.
 _MAX_LINE_BYTES = 1024 * 1024
 _MAX_SYMBOLS = 100000
+# Values are kept as text, up to 4 bytes a character: their sum is bounded too (a real config's
+# values add up to a few hundred KiB).
+_MAX_VALUE_CHARS = 16 * 1024 * 1024
 # Every read (open, read, decompress) of one file ends within this time, whatever the file does.
 _READ_TIMEOUT = 60.0
 _CHUNK = 64 * 1024
@@ -108,13 +111,17 @@ def header_version(text):
 
 
 def _collect(text, values):
+    """Set values from the lines of text; return how many characters of values were stored."""
+    stored = 0
     for name, sep, value, unset in _ENTRY.findall(text):
         if sep:
-            values[name] = value.strip(_BLANKS)
+            value = values[name] = value.strip(_BLANKS)
+            stored += len(value)
         else:
             unset = unset.rstrip(_BLANKS)
             if unset.endswith(" is not set"):
                 values[unset[:-11]] = "n"
+    return stored
 
 
 def parse_values(text):
@@ -232,8 +239,8 @@ def _open_regular(path, what, clock, kernel_file=False, directory_hint=""):
 
 
 def _too_large(subject, limit, after="", config=True):
-    return "%s is larger than %d MiB%s%s." % (subject, limit // (1024 * 1024), after,
-                                             ": that is no kernel config" if config else "; it was not read")
+    why = ": that is no kernel config" if config else "; it was not read"
+    return "%s is larger than %d MiB%s%s." % (subject, limit // (1024 * 1024), after, why)
 
 
 def _read_chunks(fd, path, what, limit, clock):
@@ -383,8 +390,7 @@ def _inflate(raw, compression, path, zstandard=None):
                         if not data:
                             break
                     stream = _new_stream(compression, zstandard)
-                for out in stream.feed(data):
-                    yield out
+                yield from stream.feed(data)
                 if not stream.eof:
                     break
                 data, stream = stream.leftover, None
@@ -437,6 +443,7 @@ class _Reader(object):
         self.head = bytearray()
         self.partial = bytearray()
         self.size = 0
+        self.value_chars = 0
 
     def _after(self):
         return " after %s decompression" % self.compression if self.compression != "none" else ""
@@ -477,7 +484,11 @@ class _Reader(object):
 
     def _parse(self, block):
         # Chunks are cut after a \n, so no UTF-8 sequence is split.
-        _collect(block.decode("utf-8", "replace"), self.values)
+        self.value_chars += _collect(block.decode("utf-8", "replace"), self.values)
+        if self.value_chars > _MAX_VALUE_CHARS:
+            limit = _MAX_VALUE_CHARS // (1024 * 1024)
+            raise KconfigError("%s has more than %d MiB of option values%s (a kernel config has a few hundred KiB): "
+                               "that is no kernel config." % (self.path, limit, self._after()))
         if len(self.values) > _MAX_SYMBOLS:
             raise KconfigError("%s sets more than %d different CONFIG_ options%s (a kernel has about 20000): that "
                                "is no kernel config." % (self.path, _MAX_SYMBOLS, self._after()))

@@ -565,8 +565,7 @@ def path_problem(raw):
 
 def system_path_problem(raw, lexical, canonical):
     for candidate in (lexical, canonical):
-        how = "" if candidate == raw else " (as %s%s)" % (
-            candidate, ", through a symbolic link" if candidate == canonical and canonical != lexical else "")
+        how = " (through a symbolic link)" if candidate == canonical and canonical != lexical else ""
         if candidate == "/":
             return ("path %s is the root file system (/)%s: a cgroup mounted there would hide the whole system. "
                     "Give a directory of its own, such as /var/local/cgroup" % (raw, how))
@@ -696,6 +695,24 @@ class Task(object):
             self.fail("Cannot take the lock on %s: %s. Nothing was changed." % (self.real_fstab, exc.strerror or exc))
         self.lock = lock
 
+    def remove_stale_temporary_files(self):
+        """Temporary files of this module next to fstab, left by a run that was killed while it
+        wrote: while this run holds the lock, no other run can be writing one, so they are stale."""
+        directory, name = os.path.split(self.real_fstab)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for entry in names:
+            if entry.startswith("." + name + ".") and entry.endswith(".lxchost.tmp"):
+                stale = os.path.join(directory, entry)
+                try:
+                    if stat.S_ISREG(os.lstat(stale).st_mode):
+                        os.unlink(stale)
+                        self.warn("Removed %s, a temporary file left by an interrupted run." % stale)
+                except OSError:
+                    pass
+
     def preflight(self):
         try:
             data = read_file(self.fstab, "fstab", FSTAB_MAX_BYTES)
@@ -783,6 +800,11 @@ class Task(object):
         self.result["backup_file"] = name
         return None
 
+    def nothing_changed(self):
+        if self.result.get("backup_file"):
+            return "Nothing was changed (the backup %s, made first, is kept)." % self.result["backup_file"]
+        return "Nothing was changed."
+
     def write_fstab(self, data):
         try:
             write_file(self.real_fstab, data, like=self.real_fstab, lock=self.lock)
@@ -803,7 +825,7 @@ class Task(object):
             return
         error = self.backup() or self.write_fstab(encode(self.edit.text))
         if error:
-            self.fail("%s. Nothing was changed." % error, changed=False, fstab_changed=False,
+            self.fail("%s. %s" % (error, self.nothing_changed()), changed=False, fstab_changed=False,
                       mounted=self.mounted_before, actions=[])
         self.written = True
 
@@ -917,13 +939,13 @@ class Task(object):
             return
         error = self.backup()
         if error:
-            self.fail("%s. Nothing was changed." % error, changed=False, fstab_changed=False, mounted=unmount,
+            self.fail("%s. %s" % (error, self.nothing_changed()), changed=False, fstab_changed=False, mounted=unmount,
                       actions=[])
         if unmount:
             error = run(self.module, [self.module.get_bin_path("umount", required=True), self.path],
                         "Unmounting %s" % self.path)
             if error:
-                self.fail("%s. Nothing was changed." % error, changed=False, fstab_changed=False, mounted=True,
+                self.fail("%s. %s" % (error, self.nothing_changed()), changed=False, fstab_changed=False, mounted=True,
                           actions=[])
         if self.result["fstab_changed"]:
             error = self.write_fstab(encode(edit.text))
@@ -933,7 +955,7 @@ class Task(object):
                           % (self.path, error[0].lower(), error[1:], self.path), changed=True, fstab_changed=False,
                           mounted=False, actions=["unmount %s" % self.path])
             if error:
-                self.fail("%s. Nothing was changed." % error, changed=False, fstab_changed=False, actions=[])
+                self.fail("%s. %s" % (error, self.nothing_changed()), changed=False, fstab_changed=False, actions=[])
 
     def apply(self):
         state = self.params["state"]
@@ -967,6 +989,8 @@ class Task(object):
         if not self.module.check_mode:
             self.take_lock()
         try:
+            if self.lock is not None:
+                self.remove_stale_temporary_files()
             self.apply()
         finally:
             if self.lock is not None:

@@ -70,7 +70,10 @@ def test_lexical_spellings_are_one_mount_point(spelling):
 
 def test_canonical_form_is_used_when_given():
     aliases = {"/srv/cg": PATH}
-    canon = lambda path: aliases.get(normalize_path(path), normalize_path(path))  # noqa: E731
+
+    def canon(path):
+        return aliases.get(normalize_path(path), normalize_path(path))
+
     text = "cgroup2 /srv/cg cgroup2 defaults 0 0\n"
     assert find_lines(text, PATH, canon=canon) and not find_lines(text, PATH)
     assert ensure_entry(text, V2, canon=canon) == text

@@ -15,6 +15,7 @@ import bz2
 import json
 import lzma
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -41,7 +42,7 @@ HEADER = b"#\n# Linux/x86 6.1.0 Kernel Configuration\n#\n"
 # ---------------------------------------------------------------- 10. decompression bombs
 
 def _stream(compressor, block, count):
-    out = [compressor.compress(block) for _ in range(count)]
+    out = [compressor.compress(block) for _index in range(count)]
     out.append(compressor.flush())
     return b"".join(out)
 
@@ -138,10 +139,24 @@ def test_a_bomb_through_the_module_fails_with_a_message_in_bounded_memory(tmp_pa
     assert peak_kib < PEAK_LIMIT_MIB * 1024
 
 
+def test_a_bomb_through_the_zstd_command_is_cut_and_the_command_ended(tmp_path, monkeypatch):
+    if not shutil.which("zstd"):
+        pytest.skip("no zstd command on this host")
+    data, _expanded = _bomb("zstd-frames")
+    path = tmp_path / "config"
+    path.write_bytes(data)
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # import zstandard -> ImportError: the command is used
+    with pytest.raises(KconfigError) as info:
+        KernelConfig.from_file(str(path))
+    assert "larger than" in str(info.value)
+    children = subprocess.run(["pgrep", "-a", "-P", str(os.getpid())], stdout=subprocess.PIPE, check=False).stdout
+    assert b"zstd" not in children, children  # the command was ended, not left running
+
+
 def test_a_plain_file_past_the_cap_is_refused_in_bounded_memory(tmp_path):
     path = tmp_path / "config"
     with open(str(path), "wb") as handle:
-        for _ in range(80):
+        for _index in range(80):
             handle.write(LINES)
     result = measure(str(path))
     assert "larger than" in result["msg"] and result["peak_kib"] < PEAK_LIMIT_MIB * 1024, result
@@ -153,6 +168,19 @@ def test_many_distinct_symbols_stay_bounded(tmp_path):
         handle.write(HEADER)
         for block in range(50):
             handle.write(b"".join(b"CONFIG_S%d_%d=y\n" % (block, i) for i in range(60000)))
+    result = measure(str(path))
+    assert result["msg"] and str(path) in result["msg"], result
+    assert result["peak_kib"] < PEAK_LIMIT_MIB * 1024, result
+
+
+def test_wide_characters_in_long_values_stay_bounded(tmp_path):
+    """Text takes up to 4 bytes a character in memory: long values with one emoji each."""
+    path = tmp_path / "config"
+    value = b"x" * (MIB - 64) + "\U0001f600".encode("utf-8")
+    with open(str(path), "wb") as handle:
+        handle.write(HEADER)
+        for index in range(60):
+            handle.write(b"CONFIG_LONG_%d=%s\n" % (index, value))
     result = measure(str(path))
     assert result["msg"] and str(path) in result["msg"], result
     assert result["peak_kib"] < PEAK_LIMIT_MIB * 1024, result
@@ -312,8 +340,10 @@ HUGE = ["9" * 5000, "6." + "9" * 5000, "6.1." + "1" * 4301, "2.6.38." + "7" * 10
         "6.1.0-" + "9" * 5000]
 
 
-@pytest.mark.parametrize("text", HUGE, ids=["5000-digits", "minor", "patch", "sublevel-100k", "20-digits",
-                                             "suffix-digits"])
+HUGE_IDS = ["5000-digits", "minor", "patch", "sublevel-100k", "20-digits", "suffix-digits"]
+
+
+@pytest.mark.parametrize("text", HUGE, ids=HUGE_IDS)
 def test_parse_version_never_raises_on_huge_numbers(text):
     parsed = parse_version(text)
     if text.startswith("6.1.0-"):

@@ -547,9 +547,9 @@ def test_real_full_disk_leaves_no_file_and_the_same_bytes(tmp_path):
         path=str(tmp_path / "cg"), fstab=str(etc / "fstab"), state="present", mode="v2", backup=True,
         cgroup_facts=UNIFIED)}))
     env = dict(os.environ, PYTHONPATH=module_process.collections_root())
-    script = ("set -e\n%s\n%s -m ansible_collections.lxchost.prep.plugins.modules.cgroup_fstab %s > %s/result || true\n"
-              "ls -A %s > %s\ncmp %s/fstab %s/fstab.seed\n" % (setup, sys.executable, args_file, tmp_path, etc, report,
-                                                             etc, tmp_path))
+    module = "ansible_collections.lxchost.prep.plugins.modules.cgroup_fstab"
+    script = "set -e\n%s\n%s -m %s %s > %s/result || true\nls -A %s > %s\ncmp %s/fstab %s/fstab.seed\n" % (
+        setup, sys.executable, module, args_file, tmp_path, etc, report, etc, tmp_path)
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr  # cmp: fstab has the same bytes
@@ -887,3 +887,16 @@ def test_real_bind_mounted_fstab_is_refused_with_a_reason(tmp_path):
     assert result["failed"] and not result["changed"] and "bind-mounted" in result["msg"], result
     assert "Nothing was changed" in result["msg"]
     assert fstab.read_bytes() == ORIGINAL and leftovers(tmp_path, "fstab", "fstab.source", "args-ns.json") == []
+
+
+def test_a_temporary_file_left_by_a_killed_run_is_removed(paths, monkeypatch, capsys):
+    stale = paths["root"] / ".fstab.k1ll3d.lxchost.tmp"
+    stale.write_bytes(b"")
+    other = paths["root"] / ".fstab.swp"
+    other.write_bytes(b"not ours")
+    Host(monkeypatch)
+    result = run_module(capsys, args_for(paths, state="present", mode="v2", _ansible_check_mode=True))
+    assert stale.exists()  # check mode never writes, nor removes
+    result = run_module(capsys, args_for(paths, state="present", mode="v2"))
+    assert result["changed"] and not stale.exists() and other.read_bytes() == b"not ours"
+    assert "interrupted run" in json.dumps(result.get("warnings"))
