@@ -5,7 +5,7 @@ SHELL := /bin/bash
 INVENTORY ?=
 SCENARIO ?=
 
-.PHONY: help setup test sanity units pytest lint changelog build molecule image demo demo-clean clean
+.PHONY: help setup test sanity units pytest lint changelog build molecule image demo demo-vm demo-clean clean
 
 help:
 	@echo "make setup       install Debian packages and the .venv (idempotent)"
@@ -14,7 +14,8 @@ help:
 	@echo "make molecule SCENARIO=lxc_checkconfig   some scenarios (space separated)"
 	@echo "make image       start dockerd if needed and build the base image"
 	@echo "make demo        run site.yml on a disposable container (or INVENTORY=path)"
-	@echo "make demo-clean  remove the demo container"
+	@echo "make demo-vm     the same on 2 local VMs that boot, with a kernel built, installed and booted"
+	@echo "make demo-clean  remove the demo containers and VMs"
 	@echo "Variables: LXCHOST_IMAGE (a pulled image instead of the local build),"
 	@echo "           LXCHOST_PRIVILEGED=true (privileged containers instead of a capability list)"
 
@@ -33,6 +34,9 @@ image:
 
 demo:
 	INVENTORY="$(INVENTORY)" scripts/demo.sh
+
+demo-vm:
+	VM=1 scripts/demo.sh
 
 demo-clean:
 	scripts/demo.sh clean

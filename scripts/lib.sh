@@ -3,14 +3,17 @@
 # Paths are absolute so scripts behave the same from any working directory.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE_DIR="${REPO_ROOT}/.cache"
+# The checkout's .cache, also for the copies of these scripts run from the laid-out collection
+# (molecule runs scripts/vm.sh from there): the first script to run exports it.
+CACHE_DIR="${LXCHOST_CACHE_DIR:-${REPO_ROOT}/.cache}"
+LXCHOST_CACHE_DIR="${CACHE_DIR}"
 VENV="${REPO_ROOT}/.venv"
 # The collection must sit at ansible_collections/<namespace>/<name> for
 # ansible-test and for `lxchost.prep.*` names to resolve.
 COLLECTIONS_ROOT="${REPO_ROOT}/build/collections"
 COLLECTION_DIR="${COLLECTIONS_ROOT}/ansible_collections/lxchost/prep"
 LXCHOST_IMAGE="${LXCHOST_IMAGE:-lxchost/debian-systemd:bookworm}"
-export REPO_ROOT CACHE_DIR VENV COLLECTIONS_ROOT COLLECTION_DIR LXCHOST_IMAGE
+export REPO_ROOT CACHE_DIR LXCHOST_CACHE_DIR VENV COLLECTIONS_ROOT COLLECTION_DIR LXCHOST_IMAGE
 
 mkdir -p "${CACHE_DIR}"
 

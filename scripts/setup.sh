@@ -15,6 +15,8 @@ APT_PACKAGES=(
     git rsync            # laying the checkout out as ansible_collections/lxchost/prep
     shellcheck           # ansible-test sanity's shellcheck test (scripts/*.sh)
     zstd xz-utils bzip2 gzip  # compressed kernel configs in tests
+    qemu-system-x86 qemu-utils   # the VM test hosts (scripts/vm.sh)
+    fdisk e2fsprogs mount openssh-client  # their GRUB disk images (scripts/vm-image.sh), SSH to them
 )
 
 missing=()

@@ -78,9 +78,11 @@ def kernel_plan_text(kernel):
     if plan == "ready":
         return "no kernel build: the running kernel is ready"
     missing = ", ".join(kernel.get("missing_required") or []) or "none"
+    builder = ", on builder %s" % kernel["builder"] if kernel.get("builder") else ""
+    if plan == "build" and kernel.get("ready"):
+        return "kernel build asked for (lxchost_site_build_kernel: always; the running kernel is ready)%s" % builder
     if plan == "build":
-        return "kernel build needed (missing required: %s)%s" % (
-            missing, ", on builder %s" % kernel["builder"] if kernel.get("builder") else "")
+        return "kernel build needed (missing required: %s)%s" % (missing, builder)
     if plan == "blocked":
         return ("kernel build needed (missing required: %s) but not allowed by the inventory "
                 "(lxchost_site_build_kernel: false)" % missing)
@@ -134,6 +136,8 @@ def host_row(name, entry, outcome, check_mode):
         "packages_missing": missing,
         "network": userland.get("network"),
         "network_reason": userland.get("network_reason"),
+        "apparmor": userland.get("apparmor"),
+        "apparmor_reason": userland.get("apparmor_reason"),
         "proof": proof.get("output"),
         "planned_changes": planned,
         "planned_short": short,
@@ -195,6 +199,8 @@ def render_text(report):
             lines.append("    " + d)
         if r["network"]:
             lines.append("  network: %s - %s" % (r["network"], r["network_reason"]))
+        if r["apparmor"]:
+            lines.append("  AppArmor: %s - %s" % (r["apparmor"], r["apparmor_reason"]))
         if r["packages_missing"]:
             lines.append("  packages: %s %s" % ("would install" if mode == "check" else "installed", ", ".join(r["packages_missing"])))
         elif r["network"]:
@@ -239,6 +245,8 @@ def render_markdown(report):
             lines += ["", "```diff"] + r["fstab_diff"] + ["```", ""]
         if r["network"]:
             lines.append("- network: %s (%s)" % (r["network"], r["network_reason"]))
+            if r["apparmor"]:
+                lines.append("- AppArmor: %s (%s)" % (r["apparmor"], r["apparmor_reason"]))
             lines.append("- packages: %s" % (", ".join(r["packages_missing"]) or "all present"))
         if r["proof"]:
             lines += ["- proof:", "", "```"] + r["proof"] + ["```"]

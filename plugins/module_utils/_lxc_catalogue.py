@@ -188,9 +188,32 @@ REQUIREMENTS = (
          "NETFILTER_XT_MATCH_COMMENT",
          "LXD and Incus tag their firewall rules with comments.", NF_CORE + '"comment" match support',
          modules=("xt_comment",), needs=("NETFILTER", "NETFILTER_XTABLES", "NETFILTER_ADVANCED")),
-    _req("nf_tables", "nftables", "network", OPTIONAL, [("NF_TABLES", "3.13", None)],
-         "lxc-net and Incus use nftables where iptables is absent.", NF_CORE + "Netfilter nf_tables support",
+    # lxc-net (LXC 5) writes its rules with nft wherever `nft list ruleset` works, and Debian's
+    # iptables is iptables-nft since Debian 10: on such a host these are what NAT for containers
+    # takes. Seen on a Debian 12 host whose kernel had NF_TABLES but no inet family: lxc-net failed.
+    _req("nf_tables", "nftables", "network", RECOMMENDED, [("NF_TABLES", "3.13", None)],
+         "lxc-net writes its NAT and filter rules with nft where nftables works, and iptables-nft "
+         "(Debian's iptables since Debian 10) runs on it.", NF_CORE + "Netfilter nf_tables support",
          modules=("nf_tables",), needs=("NETFILTER",)),
+    _req("nf_tables_inet", "nftables inet tables", "network", RECOMMENDED, [("NF_TABLES_INET", "3.14", None)],
+         "lxc-net's filter rules live in one table for IPv4 and IPv6 (nft's inet family).",
+         NF_CORE + "Netfilter nf_tables mixed IPv4/IPv6 tables support", needs=("NF_TABLES", "IPV6")),
+    _req("nf_tables_ipv4", "nftables IPv4 tables", "network", RECOMMENDED, [("NF_TABLES_IPV4", "3.13", None)],
+         "lxc-net's masquerade rule lives in an IPv4 (ip) table.",
+         NF_MENU + "IP: Netfilter Configuration > IPv4 nf_tables support", modules=("nf_tables_ipv4",),
+         needs=("NF_TABLES",)),
+    _req("nft_nat", "nftables NAT chains", "network", RECOMMENDED,
+         [("NFT_CHAIN_NAT_IPV4", "3.13", "5.1"), ("NFT_NAT", "5.1", None)],
+         "lxc-net's postrouting chain is of type nat (NFT_CHAIN_NAT_IPV4 until 5.0, nft's nat module "
+         "since 5.1).", NF_CORE + "Netfilter nf_tables nat module",
+         modules=("nft_chain_nat_ipv4", "nft_chain_nat", "nft_nat"),
+         needs=("NF_TABLES", "NF_TABLES_IPV4", "NETFILTER", "NF_CONNTRACK", "NF_NAT")),
+    _req("nft_masq", "nftables masquerade", "network", RECOMMENDED,
+         [("NFT_MASQ_IPV4", "3.18", "5.1"), ("NFT_MASQ", "5.1", None)],
+         "lxc-net masquerades container traffic with nft's masquerade statement (NFT_MASQ_IPV4 on top "
+         "of NFT_MASQ until 5.0).", NF_CORE + "Netfilter nf_tables masquerade support",
+         modules=("nft_masq_ipv4", "nft_masq"),
+         needs=("NF_TABLES", "NF_TABLES_IPV4", "NETFILTER", "NF_CONNTRACK", "NF_NAT")),
     _req("netfilter_xtables_legacy", "Legacy xtables (iptables-legacy)", "network", OPTIONAL,
          [("NETFILTER_XTABLES_LEGACY", "6.17", None)],
          "From 6.17 the iptables-legacy tables are a separate option, off by default: rules "
