@@ -4,8 +4,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark the kernel_build role: cold build, warm-ccache rebuild, no-op rerun, side by side.
 
-Not a test: it prints figures. One disposable container (the molecule scenario's image: the base
-image plus build tools and linux-source-6.1), the scenario's own converge.yml (tinyconfig + LXC
+Not a test: it prints figures. One disposable container (the VM scenario's builder image: the base
+image plus build tools and linux-source-6.1), benchmarks/kernel_build_converge.yml (tinyconfig + LXC
 options, packages only), three runs of the whole role:
 
   cold   first run: unpack, configure, compile with an empty ccache, package
@@ -48,7 +48,7 @@ import time
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIO = os.path.join(REPO, "extensions", "molecule", "kernel_build")
+CONVERGE = os.path.join(REPO, "benchmarks", "kernel_build_converge.yml")
 BASE_IMAGE = os.environ.get("LXCHOST_IMAGE", "lxchost/debian-systemd:bookworm")
 IMAGE = "lxchost/kernel-build-bench:bookworm"
 CONTAINER = "lxchost-bench-kernel-build"
@@ -64,16 +64,9 @@ def run(argv, **kwargs):
 
 
 def build_image():
-    """The scenario's Dockerfile.j2 with its FROM rendered, built with Docker's layer cache."""
-    with open(os.path.join(SCENARIO, "Dockerfile.j2")) as handle:
-        text = re.sub(r"\{\{[^}]*\}\}", BASE_IMAGE, handle.read())
-    context = tempfile.mkdtemp(prefix="kbench-image-")
-    try:
-        with open(os.path.join(context, "Dockerfile"), "w") as handle:
-            handle.write(text)
-        run(["docker", "build", "-q", "-t", IMAGE, context], stdout=subprocess.DEVNULL)
-    finally:
-        shutil.rmtree(context)
+    """The builder image of the VM scenario (extensions/molecule/resources/builder), Docker's layer cache."""
+    run(["docker", "build", "-q", "-t", IMAGE, "--build-arg", "BASE_IMAGE=%s" % BASE_IMAGE,
+         os.path.join(REPO, "extensions", "molecule", "resources", "builder")], stdout=subprocess.DEVNULL)
 
 
 def start_container(image=IMAGE, name=CONTAINER):
@@ -105,7 +98,7 @@ def play(workdir, label, pipelining):
                ANSIBLE_PYTHON_INTERPRETER="auto_silent", ANSIBLE_PIPELINING="1" if pipelining else "0",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     start = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(SCENARIO, "converge.yml")],
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, CONVERGE],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           check=False)
     seconds = time.monotonic() - start

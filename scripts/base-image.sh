@@ -34,23 +34,7 @@ if [ "${have}" = "${RECIPE}" ]; then
     exit 0
 fi
 
-# The mirror is the machine's own: deb822 *.sources first, then sources.list.
-mirror_from_apt_sources() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -e "$f" ] || continue
-        # First stanza whose suites include the release itself (not -security).
-        awk -v suite="${SUITE}" '
-            /^[[:space:]]*$/ { if (uri != "" && ok) { print uri; exit } uri=""; ok=0; next }
-            /^URIs:/ { uri=$2 }
-            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok=1 }
-            END { if (uri != "" && ok) print uri }' "$f" | head -n1
-    done
-    if [ -e /etc/apt/sources.list ]; then
-        awk -v suite="${SUITE}" '$1 == "deb" && $3 == suite { print $2; exit }' /etc/apt/sources.list
-    fi
-}
-MIRROR="${LXCHOST_MIRROR:-$(mirror_from_apt_sources | head -n1)}"
+MIRROR="$(apt_mirror "${SUITE}")"
 [ -n "${MIRROR}" ] || die "no ${SUITE} mirror in /etc/apt/sources*; set LXCHOST_MIRROR"
 
 ROOTFS="$(mktemp -d /var/tmp/lxchost-rootfs.XXXXXX)"

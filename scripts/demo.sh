@@ -117,7 +117,7 @@ PY
         echo "        kernel_build_builder: ${VM_BUILDER}"
         echo "        kernel_build_base_config: tinyconfig"
         echo "        kernel_build_config_fragments: ['${REPO_ROOT}/extensions/molecule/resources/vm/kvm-guest-debian.config']"
-        echo "        kernel_build_config_options: {MULTIUSER: y, INET: y, IP_NF_MANGLE: y}"
+        echo "        kernel_build_config_options: {MULTIUSER: y, INET: y, IP_NF_MANGLE: y, BRIDGE: m, VETH: m}"
         echo "        kernel_build_reboot: true"
         echo "        kernel_build_min_disk_gb: 3"
         echo "        kernel_build_fetch_dir: '${CACHE_DIR}/demo-vm/kernel-packages'"

@@ -29,3 +29,22 @@ use_venv() {
     export VIRTUAL_ENV="${VENV}"
     export ANSIBLE_COLLECTIONS_PATH="${COLLECTIONS_ROOT}"
 }
+
+# The Debian mirror of SUITE the machine itself uses (LXCHOST_MIRROR overrides): the first deb822
+# stanza in /etc/apt/sources.list.d/*.sources whose suites include SUITE itself (not -security),
+# else the first matching line of /etc/apt/sources.list. Empty when there is none.
+apt_mirror() {
+    local suite=$1 f
+    if [ -n "${LXCHOST_MIRROR:-}" ]; then echo "${LXCHOST_MIRROR}"; return; fi
+    {
+        for f in /etc/apt/sources.list.d/*.sources; do
+            [ -e "$f" ] || continue
+            awk -v suite="${suite}" '
+                /^[[:space:]]*$/ { if (uri != "" && ok) { print uri; exit } uri=""; ok=0; next }
+                /^URIs:/ { uri=$2 }
+                /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok=1 }
+                END { if (uri != "" && ok) print uri }' "$f"
+        done
+        [ ! -e /etc/apt/sources.list ] || awk -v suite="${suite}" '$1 == "deb" && $3 == suite { print $2; exit }' /etc/apt/sources.list
+    } | head -n 1
+}

@@ -40,20 +40,7 @@ for tool in debootstrap sfdisk losetup partx mkfs.ext4; do
     command -v "${tool}" >/dev/null || die "${tool} is missing: run 'make setup'"
 done
 
-# The mirror is the machine's own (as for the Docker base image).
-mirror() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -e "$f" ] || continue
-        awk -v suite="${SUITE}" '
-            /^[[:space:]]*$/ { if (uri != "" && ok) { print uri; exit } uri=""; ok=0; next }
-            /^URIs:/ { uri=$2 }
-            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok=1 }
-            END { if (uri != "" && ok) print uri }' "$f" | head -n1
-    done
-    [ ! -e /etc/apt/sources.list ] || awk -v s="${SUITE}" '$1 == "deb" && $3 == s { print $2; exit }' /etc/apt/sources.list
-}
-MIRROR="${LXCHOST_MIRROR:-$(mirror | head -n1)}"
+MIRROR="$(apt_mirror "${SUITE}")"
 [ -n "${MIRROR}" ] || die "no ${SUITE} mirror in /etc/apt/sources*; set LXCHOST_MIRROR"
 
 WORK="$(mktemp -d /var/tmp/lxchost-vm.XXXXXX)"

@@ -157,3 +157,14 @@ def test_unified_diff_of_one_or_many_results():
     assert fleet_report.unified_diff(one)[-1] == "+b"
     assert fleet_report.unified_diff([one, {"before": "x\n", "after": "x\n"}, "junk"]) == fleet_report.unified_diff(one)
     assert fleet_report.unified_diff({}) == []
+
+
+def test_a_build_asked_for_on_a_ready_kernel_and_how_containers_are_confined(callback):
+    fleet = {"vm-1": {"kernel": dict(kernel(True, "build"), builder="buildbox"),
+                      "userland": {"missing": [], "network": "lxc-net", "network_reason": "bridge",
+                                   "apparmor": "enforced", "apparmor_reason": "profiles loaded"}}}
+    callback.v2_playbook_on_stats(stats_for(fleet, processed=["vm-1"]))
+    text = "\n".join(callback.lines)
+    assert ("kernel build asked for (lxchost_site_build_kernel: always; the running kernel is ready), "
+            "on builder buildbox") in text
+    assert "  AppArmor: enforced - profiles loaded" in text
