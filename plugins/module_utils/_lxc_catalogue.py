@@ -195,6 +195,10 @@ REQUIREMENTS = (
          "lxc-net writes its NAT and filter rules with nft where nftables works, and iptables-nft "
          "(Debian's iptables since Debian 10) runs on it.", NF_CORE + "Netfilter nf_tables support",
          modules=("nf_tables",), needs=("NETFILTER",)),
+    _req("nft_compat", "nftables xtables compatibility", "network", RECOMMENDED, [("NFT_COMPAT", "3.13", None)],
+         "iptables-nft (Debian's iptables since Debian 10) runs lxc-net's CHECKSUM and MASQUERADE targets "
+         "through it, where nft itself is not installed.", NF_CORE + "Netfilter x_tables over nf_tables module",
+         modules=("nft_compat",), needs=("NF_TABLES", "NETFILTER", "NETFILTER_XTABLES")),
     _req("nf_tables_inet", "nftables inet tables", "network", RECOMMENDED, [("NF_TABLES_INET", "3.14", None)],
          "lxc-net's filter rules live in one table for IPv4 and IPv6 (nft's inet family).",
          NF_CORE + "Netfilter nf_tables mixed IPv4/IPv6 tables support", needs=("NF_TABLES", "IPV6")),
