@@ -225,8 +225,9 @@ def vm_main(args):
     print("%-20s %10s %10s %8s %8s %8s" % ("run", "site.yml", "compile", "changed", "reboots", "x cold"))
     for label, result in rows:
         compile_time = "-" if result["compile"] is None else "%ds" % result["compile"]
-        print("%-20s %9.1fs %10s %8d %8d %8.3f" % (label, result["seconds"], compile_time, result["changed"],
-                                                  result["reboots"], result["seconds"] / cold["seconds"]))
+        cells = (label, result["seconds"], compile_time, result["changed"], result["reboots"],
+                 result["seconds"] / cold["seconds"])
+        print("%-20s %9.1fs %10s %8d %8d %8.3f" % cells)
     noop_ratio = rows[1][1]["seconds"] / cold["seconds"]
     fanout = two["seconds"] / one["seconds"]
     print()
