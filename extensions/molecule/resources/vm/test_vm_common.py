@@ -62,7 +62,11 @@ def test_cgroups_mounted_as_the_kind_needs(name):
         assert mount.filesystem == "cgroup2"
 
 
-@pytest.mark.parametrize("name", VMS)
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(
+        strict=True, reason="LXC 5 manages cgroups only under /sys/fs/cgroup: on the sysvinit VM it starts the "
+                            "container in the root cgroup of the classic hierarchy at /var/local/cgroup (no limits)"))
+    if name.split("-")[2] == "legacy" else name for name in VMS])
 def test_lxc_puts_a_container_in_the_mounted_hierarchy(name):
     host = vm_host(name)
     container = "lxchost-cgtest"
