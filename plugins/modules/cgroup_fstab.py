@@ -138,7 +138,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: The cgroup mount the host can take, at the seed's place
+- name: The cgroup mount the host can take, at the classic guide's place
   lxchost.prep.cgroup_fstab:
     path: /var/local/cgroup
   register: cgroup_fstab_result
