@@ -132,6 +132,7 @@ def host_row(name, entry, outcome, check_mode):
         "cgroup_line": cgroup.get("line"),
         "cgroup_reason": cgroup.get("reason"),
         "cgroup_changed": cgroup.get("changed"),
+        "cgroup_lxc_view": cgroup.get("lxc_view"),
         "fstab_diff": unified_diff(cgroup.get("diff")),
         "packages_missing": missing,
         "network": userland.get("network"),
@@ -195,6 +196,9 @@ def render_text(report):
                 reason = reason[:157] + "..."
             lines.append("  cgroups: %s%s - %s" % (
                 "would write " if mode == "check" and r["cgroup_changed"] else "", r["cgroup_line"], reason))
+        if r.get("cgroup_lxc_view"):
+            lines.append("  cgroups for LXC: also bound at %s (LXC 5 looks for v1 hierarchies only under "
+                         "/sys/fs/cgroup)" % r["cgroup_lxc_view"])
         for d in r["fstab_diff"]:
             lines.append("    " + d)
         if r["network"]:
@@ -241,6 +245,9 @@ def render_markdown(report):
             lines.append("- %s" % r["kernel_plan_text"])
         if r["cgroup_line"]:
             lines.append("- cgroups: `%s` (%s)" % (r["cgroup_line"], r["cgroup_reason"]))
+        if r.get("cgroup_lxc_view"):
+            lines.append("- cgroups for LXC: also bound at `%s` (LXC 5 looks for v1 hierarchies only under "
+                         "`/sys/fs/cgroup`)" % r["cgroup_lxc_view"])
         if r["fstab_diff"]:
             lines += ["", "```diff"] + r["fstab_diff"] + ["```", ""]
         if r["network"]:

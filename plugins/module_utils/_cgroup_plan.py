@@ -18,6 +18,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 MODES = ("auto", "v1", "v2")
+# Where LXC 5 and later look for cgroup hierarchies, and the tmpfs source name used there.
+SYSFS_CGROUP = "/sys/fs/cgroup"
+SYSFS_CGROUP_SRC = "cgroup_root"
 SEED_OPTIONS = "defaults"
 NAMED_FALLBACK_OPTIONS = "none,name=lxchost"
 
@@ -230,3 +233,42 @@ def mounted_matches(mounted, plan, facts):
     want = v1_request(entry["opts"], facts.get("v1_available_controllers") or ())
     have = v1_request(mounted["opts"], ())
     return want == have
+
+
+def lxc_view(plan, facts):
+    """Whether a v1 hierarchy at plan's path must also be seen under /sys/fs/cgroup for LXC.
+
+    LXC 5 and later (Debian 12's lxc) look for a v1 hierarchy only at /sys/fs/cgroup/<controllers>,
+    named as /proc/self/cgroup names it: its controllers in the kernel's order (the order of
+    /proc/cgroups), joined by commas. A hierarchy mounted elsewhere only, as the classic guide's
+    /var/local/cgroup, is ignored, and containers stay in the root cgroup. Where nothing else uses
+    /sys/fs/cgroup (a legacy host), the same hierarchy is shown there too: a tmpfs on /sys/fs/cgroup
+    and a bind mount of the path on /sys/fs/cgroup/<controllers>.
+
+    Returns dict(needed, path, reason); path is None when not needed."""
+    entry = plan["entry"]
+    if plan["mode"] != "v1":
+        return dict(needed=False, path=None,
+                    reason="a cgroup2 mount shares the one unified hierarchy, which LXC finds at %s."
+                    % SYSFS_CGROUP)
+    available = list(facts.get("v1_available_controllers") or ())
+    controllers, name = v1_request(entry["opts"], available)
+    if name or not controllers:
+        return dict(needed=False, path=None,
+                    reason="a named v1 hierarchy (%s) is not a hierarchy LXC places containers in."
+                    % entry["opts"])
+    if SYSFS_CGROUP in (facts.get("v2_mounts") or ()):
+        return dict(needed=False, path=None,
+                    reason="cgroup2 is mounted at %s, where LXC looks first." % SYSFS_CGROUP)
+    others = [mount["path"] for mount in facts.get("v1_mounts") or ()
+              if mount["path"].startswith(SYSFS_CGROUP + "/") and _mount_request(mount) != (controllers, None)]
+    if others:
+        return dict(needed=False, path=None,
+                    reason="%s already holds the host's own v1 hierarchies (%s), which LXC uses."
+                    % (SYSFS_CGROUP, ", ".join(others)))
+    ordered = [ctl for ctl in available if ctl in controllers] + sorted(controllers - set(available))
+    view = "%s/%s" % (SYSFS_CGROUP, ",".join(ordered))
+    return dict(needed=True, path=view,
+                reason="LXC 5 and later look for v1 hierarchies only under %s, so this one is also bound at %s "
+                "(on a tmpfs at %s); without that, containers run in the root cgroup, unlimited."
+                % (SYSFS_CGROUP, view, SYSFS_CGROUP))

@@ -208,6 +208,38 @@ cgroup_facts:
   description: The cgroup facts the decision used.
   returned: success
   type: dict
+lxc_view:
+  description:
+    - Whether LXC needs the v1 hierarchy at O(path) to be seen under C(/sys/fs/cgroup) as well, and the fstab lines
+      that serve that now. LXC 5 and later look for v1 hierarchies only at C(/sys/fs/cgroup/<controllers>); a
+      hierarchy mounted only elsewhere, as the classic line at C(/var/local/cgroup), leaves containers in the
+      root cgroup. This module does not mount anything there; the C(lxchost.prep.cgroup_mount) role does, with
+      M(ansible.posix.mount).
+  returned: success
+  type: dict
+  contains:
+    needed:
+      description: A tmpfs on C(/sys/fs/cgroup) and a bind mount of O(path) on RV(lxc_view.path) are needed.
+      type: bool
+    path:
+      description: Where LXC looks for this hierarchy; null when not needed.
+      type: str
+    reason:
+      description: Why it is needed or not.
+      type: str
+    fstab_binds:
+      description: The mount points of the fstab lines that bind O(path) under C(/sys/fs/cgroup) now.
+      type: list
+      elements: str
+    fstab_root:
+      description: Whether fstab has the tmpfs line C(cgroup_root /sys/fs/cgroup tmpfs ...) the role writes.
+      type: bool
+  sample:
+    needed: true
+    path: /sys/fs/cgroup/cpuset,cpu,cpuacct,blkio,memory,devices,freezer,net_cls,perf_event,net_prio,pids
+    reason: LXC 5 and later look for v1 hierarchies only under /sys/fs/cgroup, ...
+    fstab_binds: []
+    fstab_root: false
 """
 
 import errno
@@ -221,9 +253,12 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lxchost.prep.plugins.module_utils._cgroup_plan import (
+    SYSFS_CGROUP,
+    SYSFS_CGROUP_SRC,
     PlanError,
     decide,
     facts_problem,
+    lxc_view,
     mounted_matches,
     options_problem,
 )
@@ -234,8 +269,10 @@ from ansible_collections.lxchost.prep.plugins.module_utils._fstab import (
     diff_excerpt,
     edit_entry,
     edit_removal,
+    fields_of,
     format_entry,
     normalize_path,
+    split_lines,
     unescape,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import ReadError, check_file, read_file
@@ -957,13 +994,34 @@ class Task(object):
             if error:
                 self.fail("%s. %s" % (error, self.nothing_changed()), changed=False, fstab_changed=False, actions=[])
 
+    def lxc_view(self, plan, facts):
+        """lxc_view: what LXC needs under /sys/fs/cgroup (see _cgroup_plan.lxc_view), and the fstab lines
+        that serve it now: bind mounts of the path under /sys/fs/cgroup, and the tmpfs line there when it
+        is the one this collection writes."""
+        view = lxc_view(plan, facts) if plan is not None else dict(
+            needed=False, path=None, reason="state=absent: the cgroup line is removed.")
+        binds, root = [], False
+        for line in split_lines(self.old_text):
+            fields = fields_of(line)
+            if not fields or len(fields) < 4:
+                continue
+            if fields[1] == SYSFS_CGROUP and fields[0] == SYSFS_CGROUP_SRC and fields[2] == "tmpfs":
+                root = True
+            elif fields[1].startswith(SYSFS_CGROUP + "/") and normalize_path(fields[0]) == self.path \
+                    and "bind" in fields[3].split(","):
+                binds.append(fields[1])
+        view.update(fstab_binds=binds, fstab_root=root)
+        self.result["lxc_view"] = view
+
     def apply(self):
         state = self.params["state"]
         facts = self.preflight()
         if state == "absent":
+            self.lxc_view(None, facts)
             self.absent_state(self.new_fstab(None))
         else:
             plan = self.plan(facts)
+            self.lxc_view(plan, facts)
             edit = self.new_fstab(plan)
             if state == "mounted":
                 self.mounted_state(plan, facts, edit)

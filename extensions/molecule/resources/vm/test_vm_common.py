@@ -57,16 +57,21 @@ def test_cgroups_mounted_as_the_kind_needs(name):
         assert fstab.count(CLASSIC_LINE) == 1, fstab
         assert mount.filesystem == "cgroup"
         assert "memory" in mount.options and "cpuset" in mount.options, mount.options
+        # And where LXC 5 looks for it: a tmpfs on /sys/fs/cgroup, the hierarchy bound on
+        # /sys/fs/cgroup/<controllers as /proc/self/cgroup names them>; in fstab, so after a reboot too.
+        hierarchy = re.search(r"^\d+:([^:]*memory[^:]*):", host.file("/proc/self/cgroup").content_string,
+                              re.M).group(1)
+        view = "/sys/fs/cgroup/%s" % hierarchy
+        assert host.mount_point("/sys/fs/cgroup").filesystem == "tmpfs"
+        assert host.mount_point(view).filesystem == "cgroup"
+        assert "cgroup_root /sys/fs/cgroup tmpfs mode=755,nosuid,nodev,noexec 0 0" in fstab, fstab
+        assert "/var/local/cgroup %s none bind,X-mount.mkdir 0 0" % view in fstab, fstab
     else:
         assert fstab.count(CGROUP2_LINE) == 1, fstab
         assert mount.filesystem == "cgroup2"
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="LXC 5 manages cgroups only under /sys/fs/cgroup: on the sysvinit VM it starts the "
-                            "container in the root cgroup of the classic hierarchy at /var/local/cgroup (no limits)"))
-    if name.split("-")[2] == "legacy" else name for name in VMS])
+@pytest.mark.parametrize("name", VMS)
 def test_lxc_puts_a_container_in_the_mounted_hierarchy(name):
     host = vm_host(name)
     container = "lxchost-cgtest"
@@ -77,7 +82,8 @@ def test_lxc_puts_a_container_in_the_mounted_hierarchy(name):
         pid = host.check_output("lxc-info -n %s -p -H" % container)
         cgroups = host.file("/proc/%s/cgroup" % pid).content_string
         if vm_kind(host) == "legacy":
-            # The only v1 hierarchy is the one at /var/local/cgroup, and LXC found it there.
+            # The only v1 hierarchy is the one at /var/local/cgroup: LXC found it (under /sys/fs/cgroup)
+            # and the container's cgroup is there.
             path = re.search(r"^\d+:[^:]*memory[^:]*:(\S+)$", cgroups, re.M).group(1)
             assert "lxc.payload.%s" % container in path, cgroups
             assert host.file("/var/local/cgroup%s" % path).is_directory

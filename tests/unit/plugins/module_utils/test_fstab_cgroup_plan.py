@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.lxchost.prep.plugins.module_utils._cgroup_plan import (
     PlanError,
     decide,
+    lxc_view,
     mounted_matches,
     v1_obstacle,
     v1_request,
@@ -165,3 +166,51 @@ def test_decides_from_the_checkers_own_facts(tmp_path):
     plan = decide("auto", facts, MODERN_FS, PATH)
     assert plan["mode"] == "v2" and "cpu at /sys/fs/cgroup/cpu" in plan["reason"]
     assert decide("auto", facts, MODERN_FS, PATH, v1_options="memory")["mode"] == "v1"
+
+
+# LXC 5 looks for a v1 hierarchy only at /sys/fs/cgroup/<controllers as /proc/self/cgroup names them>
+# (seen on a Debian 12 sysvinit VM: "cpuset,cpu,... not mounted", container in the root cgroup).
+def test_legacy_classic_line_is_also_shown_where_lxc_looks():
+    plan = decide("auto", LEGACY, LEGACY_FS, PATH)
+    view = lxc_view(plan, LEGACY)
+    assert view["needed"] is True
+    # The kernel's order (/proc/cgroups), not alphabetical: that is how /proc/self/cgroup names it.
+    assert view["path"] == "/sys/fs/cgroup/" + ",".join(V1_ALL[:8])
+    assert "root cgroup" in view["reason"]
+
+
+def test_lxc_view_still_needed_once_bound_there():
+    """After the role ran: the same hierarchy at the path and under /sys/fs/cgroup (idempotence)."""
+    ctls = V1_ALL[:8]
+    facts = dict(LEGACY, mode="v1", v1_bound_controllers=sorted(ctls),
+                 v1_mounts=[dict(path=PATH, controllers=list(ctls)),
+                            dict(path="/sys/fs/cgroup/" + ",".join(ctls), controllers=list(ctls))])
+    plan = decide("auto", facts, LEGACY_FS, PATH)
+    assert plan["entry"]["opts"] == "defaults"
+    view = lxc_view(plan, facts)
+    assert view["needed"] is True and view["path"] == "/sys/fs/cgroup/" + ",".join(ctls)
+
+
+def test_lxc_view_controller_list_in_kernel_order():
+    plan = decide("v1", LEGACY, LEGACY_FS, PATH, v1_options="memory,cpuset")
+    assert lxc_view(plan, LEGACY)["path"] == "/sys/fs/cgroup/cpuset,memory"
+
+
+@pytest.mark.parametrize("facts,fs", [(UNIFIED, MODERN_FS), (HYBRID, MODERN_FS)])
+def test_no_lxc_view_for_cgroup2(facts, fs):
+    plan = decide("auto", facts, fs, PATH)
+    view = lxc_view(plan, facts)
+    assert view == dict(needed=False, path=None, reason=view["reason"]) and "cgroup2" in view["reason"]
+
+
+def test_no_lxc_view_for_a_named_hierarchy():
+    plan = decide("auto", SYSTEMD_V1, LEGACY_FS, PATH)
+    assert plan["entry"]["opts"] == "none,name=lxchost"
+    assert lxc_view(plan, SYSTEMD_V1)["needed"] is False
+
+
+def test_no_lxc_view_where_the_host_owns_sys_fs_cgroup():
+    """Free controllers asked for on a systemd v1 host: /sys/fs/cgroup is systemd's, LXC uses that."""
+    plan = decide("v1", SYSTEMD_V1, LEGACY_FS, PATH, v1_options="net_cls")
+    view = lxc_view(plan, SYSTEMD_V1)
+    assert view["needed"] is False and "/sys/fs/cgroup/systemd" in view["reason"]

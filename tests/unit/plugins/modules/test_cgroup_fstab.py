@@ -181,3 +181,37 @@ def test_duplicates_fail_then_fix(paths, monkeypatch, capsys):
     assert paths["fstab"].read_bytes() == line + b"# mid\n" + line
     result = run_module(capsys, args_for(paths, state="present", conflicts="fix"))
     assert result["changed"] and paths["fstab"].read_bytes() == line + b"# mid\n"
+
+
+LEGACY = dict(mode="none", v1_mounts=[], v2_mounts=[], v1_bound_controllers=[],
+              v1_available_controllers=["cpuset", "cpu", "memory"], v2_controllers=[])
+
+
+def test_lxc_view_reports_where_lxc_looks_and_the_fstab_lines_serving_it(paths, monkeypatch, capsys):
+    """The module only reports; the cgroup_mount role mounts with ansible.posix.mount."""
+    mnt = str(paths["mnt"])
+    paths["fstab"].write_bytes(
+        ("cgroup %s cgroup defaults 0 0\ncgroup_root /sys/fs/cgroup tmpfs mode=755 0 0\n"
+         "%s /sys/fs/cgroup/cpu,memory none bind,X-mount.mkdir 0 0\n"
+         "/elsewhere /sys/fs/cgroup/other none bind 0 0\n" % (mnt, mnt)).encode())
+    Host(monkeypatch)
+    result = run_module(capsys, args_for(paths, cgroup_facts=LEGACY, _ansible_check_mode=True))
+    view = result["lxc_view"]
+    assert view["needed"] and view["path"] == "/sys/fs/cgroup/cpuset,cpu,memory"
+    assert view["fstab_binds"] == ["/sys/fs/cgroup/cpu,memory"] and view["fstab_root"] is True
+
+
+def test_lxc_view_with_state_absent_lists_the_lines_to_remove(paths, monkeypatch, capsys):
+    mnt = str(paths["mnt"])
+    paths["fstab"].write_bytes(("%s /sys/fs/cgroup/cpuset,cpu,memory none bind,X-mount.mkdir 0 0\n" % mnt).encode())
+    Host(monkeypatch)
+    result = run_module(capsys, args_for(paths, cgroup_facts=LEGACY, state="absent", _ansible_check_mode=True))
+    assert result["lxc_view"]["needed"] is False
+    assert result["lxc_view"]["fstab_binds"] == ["/sys/fs/cgroup/cpuset,cpu,memory"]
+    assert result["lxc_view"]["fstab_root"] is False
+
+
+def test_no_lxc_view_on_a_cgroup2_host(paths, monkeypatch, capsys):
+    Host(monkeypatch)
+    result = run_module(capsys, args_for(paths, _ansible_check_mode=True))
+    assert result["mode"] == "v2" and result["lxc_view"]["needed"] is False and result["lxc_view"]["path"] is None
