@@ -13,10 +13,10 @@ module: fleet_report
 short_description: Print the fleet report of lxchost.prep.site, write it as JSON and Markdown, and judge the CI gate
 version_added: 1.0.0
 description:
-  - Reads, for every host of the play, the parts of the report each step of C(lxchost.prep.site) recorded as facts
+  - "Reads, for every host of the play, the parts of the report each step of C(lxchost.prep.site) recorded as facts
     (C(lxchost_site_os_report), C(lxchost_site_kernel_report), C(kernel_build_report), C(cgroup_mount_report),
     C(lxc_userland_report), C(lxc_proof_report); see C(docs/CONTRACT.md)), and prints one report - a table of the hosts,
-    then each host's details, where hosts with the same details are named once (V(lxchost-demo-2, -3: as lxchost-demo-1)).
+    then each host's details, where hosts with the same details are named once (C(lxchost-demo-2, -3: as lxchost-demo-1))."
   - Hosts of the play that failed or were unreachable earlier are reported with what they recorded before. Which of the
     two, and the error, is in the output above the report; the P(lxchost.prep.fleet_report#callback) callback, when
     enabled, adds them after the play recap.
@@ -31,9 +31,15 @@ author:
   - lxchost.prep contributors (@lxchost)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+    details: It runs once per host it is given to; the play runs it with C(run_once).
   check_mode:
     support: full
     details: The report of a check run says what would change; its files are written in check mode too.
@@ -56,13 +62,17 @@ options:
     description:
       - Directory for the report files on the controller, created if missing. A relative path is taken from the current
         directory.
-      - Default - the environment variable C(LXCHOST_FLEET_REPORT_DIR), else C(fleet-report).
+      - When the option is not set, the environment variable C(LXCHOST_FLEET_REPORT_DIR) of the controller comes before
+        this default.
     type: path
+    default: fleet-report
   history:
     description:
       - Also keep every report as C(fleet-report-MODE-TIMESTAMP.json), to compare runs.
-      - Default - the environment variable C(LXCHOST_FLEET_REPORT_HISTORY), else V(false).
+      - When the option is not set, the environment variable C(LXCHOST_FLEET_REPORT_HISTORY) of the controller comes
+        before this default.
     type: bool
+    default: false
 notes:
   - The verdict of each host is V(ready), V(pending), V(blocked), V(unsupported), V(failed), V(unreachable) or
     V(not finished) (failed or unreachable, as seen from the task).

@@ -136,8 +136,8 @@ def host_row(name, entry, outcome, check_mode, checked):
         planned.append(kernel_plan_text(name, kernel, build))
         short.append("kernel build" + (" (not allowed)" if kernel.get("plan") == "blocked" else ""))
     if cgroup.get("changed"):
-        planned.append("%s fstab line %s" % ("would write" if check_mode else "wrote",
-                                              cgroup.get("line") or "for %s" % cgroup.get("path")))
+        line = cgroup.get("line") or "for %s" % cgroup.get("path")
+        planned.append("%s fstab line %s" % ("would write" if check_mode else "wrote", line))
         short.append("fstab")
     missing = userland.get("missing") or []
     if missing:
