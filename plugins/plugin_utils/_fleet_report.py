@@ -372,15 +372,17 @@ def host_details(row, mode):
 
 
 def short_names(names):
-    """lxchost-demo-2, lxchost-demo-3 -> lxchost-demo-2, -3 (a common prefix up to a '-' is said once)."""
-    out, prefix = [], None
+    """lxchost-demo-2, lxchost-demo-3 -> lxchost-demo-2, -3: what a name shares, up to a '-', with the
+    last name said in full is not said again."""
+    out, base = [], None
     for name in names:
-        cut = name.rfind("-")
-        if prefix is not None and cut > 0 and name[:cut] == prefix:
+        common = os.path.commonprefix([base, name]) if base else ""
+        cut = common.rfind("-")
+        if cut > 0:
             out.append(name[cut:])
         else:
             out.append(name)
-            prefix = name[:cut] if cut > 0 else None
+            base = name
     return ", ".join(out)
 
 

@@ -124,6 +124,7 @@ def test_hosts_that_differ_or_ended_differently_are_not_grouped():
     (["vps-tk1", "vps-tk2", "vps-os1"], "vps-tk1, -tk2, -os1"),
     (["web1", "web2"], "web1, web2"),
     (["a-1", "b-2", "b-3"], "a-1, b-2, -3"),
+    (["lxchost-site-2-h11a", "lxchost-site-3-h11a"], "lxchost-site-2-h11a, -3-h11a"),
 ])
 def test_short_names(names, said):
     assert fleet.short_names(names) == said
