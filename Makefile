@@ -5,12 +5,13 @@ SHELL := /bin/bash
 INVENTORY ?=
 SCENARIO ?=
 
-.PHONY: help setup test sanity units pytest lint changelog build molecule image demo demo-vm demo-clean clean
+.PHONY: help setup test sanity units pytest lint changelog build runner molecule image demo demo-vm demo-clean clean
 
 help:
 	@echo "make setup       install Debian packages and the .venv (idempotent)"
-	@echo "make test        the whole suite: sanity, units, pytest, lint, changelog, build, molecule"
-	@echo "make sanity | units | pytest | lint | changelog | build | molecule   one phase"
+	@echo "make test        the whole suite: sanity, units, pytest, lint, changelog, build, runner, molecule"
+	@echo "make sanity | units | pytest | lint | changelog | build | runner | molecule   one phase"
+	@echo "                 (runner: the playbook through ansible-runner, and from the installed tarball)"
 	@echo "make molecule SCENARIO=lxc_checkconfig   some scenarios (space separated)"
 	@echo "make image       start dockerd if needed and build the base image"
 	@echo "make demo        run site.yml on a disposable container (or INVENTORY=path)"
@@ -25,7 +26,7 @@ setup:
 test:
 	scripts/test.sh
 
-sanity units pytest lint changelog build molecule:
+sanity units pytest lint changelog build runner molecule:
 	LXCHOST_SCENARIOS="$(SCENARIO)" scripts/test.sh $@
 
 image:

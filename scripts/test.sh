@@ -149,7 +149,10 @@ PY
     )
 }
 
-# site.yml through `ansible-runner run` (AWX's engine) on a disposable container: tests/runner.
+# The playbook as users run it, on disposable containers (tests/runner): through `ansible-runner
+# run` (AWX's engine) from the checkout, and `ansible-playbook lxchost.prep.site` from the built
+# tarball installed into an empty collections path, with no ansible.cfg (report, gate, --limit,
+# OS guard).
 phase_runner() {
     "${REPO_ROOT}/scripts/docker-up.sh"
     "${REPO_ROOT}/scripts/base-image.sh"

@@ -7,25 +7,28 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: fleet_report
 type: aggregate
-short_description: One summary of the fleet at the end of site.yml, in the terminal and in JSON and Markdown files
+short_description: The full fleet report of lxchost.prep.site, completed after the play recap
 version_added: 1.0.0
 description:
-  - Collects what C(site.yml) records with C(ansible.builtin.set_stats) under C(lxchost_fleet) (kernel verdict,
-    planned or made changes, LXC proof) together with every host's failures and unreachable errors, and prints
-    one table after the play recap. Writes the same to C(fleet-report.json) (for machines) and
-    C(fleet-report.md) (for people) in O(report_dir), and to C(fleet-report-check.*) or C(fleet-report-run.*)
-    by the run's mode, so the last readiness report and the last real run are both kept.
-  - Hosts that were unreachable or failed appear as such, with the error and the task it came from.
-  - Silent for playbooks that record nothing under C(lxchost_fleet).
+  - The report of C(lxchost.prep.site) is printed by its last task (M(lxchost.prep.fleet_report)), from any
+    installation and with any C(ansible.cfg). A task cannot see why a host was lost on the way (failed or
+    unreachable, and the error); this callback can. When it is enabled, after the play recap it names each host that
+    failed or was unreachable with the task and the error, and writes them into the report files that task wrote.
+  - When no host reached that task (every host failed or was unreachable before it), this callback prints the whole
+    report itself, from the parts the hosts recorded (C(docs/CONTRACT.md)), and writes C(fleet-report.json) and
+    C(fleet-report.md) in O(report_dir), and C(fleet-report-check.*) or C(fleet-report-run.*) after the run's mode.
+  - Silent for playbooks that record no part of the report.
 author:
   - lxchost.prep contributors (@lxchost)
 requirements:
-  - enabled in C(callbacks_enabled) (the repository's ansible.cfg does this)
+  - enabled in C(callbacks_enabled) (for example C(ANSIBLE_CALLBACKS_ENABLED=lxchost.prep.fleet_report); the
+    repository's ansible.cfg does this)
 options:
   report_dir:
     description:
-      - Directory for C(fleet-report.json) and C(fleet-report.md), created if missing. A relative path is taken
-        from the playbook's directory.
+      - Directory for the report files this callback writes itself (when no host reached the report task; else it
+        completes the files that task wrote), created if missing.
+      - A relative path is taken from the current directory; set in an C(ansible.cfg), from that file's directory.
     type: path
     default: fleet-report
     env:
@@ -35,7 +38,7 @@ options:
         key: report_dir
   history:
     description:
-      - Also keep every report as C(fleet-report-MODE-TIMESTAMP.json), to compare runs.
+      - Also keep every report this callback writes itself as C(fleet-report-MODE-TIMESTAMP.json), to compare runs.
     type: bool
     default: false
     env:
@@ -45,219 +48,25 @@ options:
         key: history
 """
 
-import datetime
-import difflib
 import json
 import os
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
-STATS_KEY = "lxchost_fleet"
+from ansible_collections.lxchost.prep.plugins.plugin_utils._fleet_report import (
+    FAIL_ON_DEFAULT,
+    build_report,
+    complete_report,
+    host_parts,
+    read_previous,
+    render_text,
+    rewrite_report,
+    summary_line,
+    write_report,
+)
 
-
-def unified_diff(diff):
-    """Unified diff lines of Ansible diff results: one before/after dict or a list of them."""
-    items = diff if isinstance(diff, list) else [diff]
-    lines = []
-    for item in items:
-        if not isinstance(item, dict) or "before" not in item or "after" not in item:
-            continue
-        before = item.get("before") or ""
-        after = item.get("after") or ""
-        if before == after:
-            continue
-        header = item.get("before_header") or item.get("after_header") or "before/after"
-        lines.extend(line.rstrip("\n") for line in difflib.unified_diff(
-            before.splitlines(True), after.splitlines(True), header, header, n=0))
-    return lines
-
-
-def kernel_plan_text(kernel):
-    plan = kernel.get("plan")
-    if plan == "ready":
-        return "no kernel build: the running kernel is ready"
-    missing = ", ".join(kernel.get("missing_required") or []) or "none"
-    builder = ", on builder %s" % kernel["builder"] if kernel.get("builder") else ""
-    if plan == "build" and kernel.get("ready"):
-        return "kernel build asked for (lxchost_site_build_kernel: always; the running kernel is ready)%s" % builder
-    if plan == "build":
-        return "kernel build needed (missing required: %s)%s" % (missing, builder)
-    if plan == "blocked":
-        return ("kernel build needed (missing required: %s) but not allowed by the inventory "
-                "(lxchost_site_build_kernel: false)" % missing)
-    return ""
-
-
-def host_row(name, entry, outcome, check_mode):
-    """One host's report: the recorded data plus what happened to it."""
-    kernel = entry.get("kernel") or {}
-    cgroup = entry.get("cgroup") or {}
-    userland = entry.get("userland") or {}
-    proof = entry.get("proof") or {}
-    verb = "would " if check_mode else ""
-    planned, short = [], []
-    if kernel.get("plan") in ("build", "blocked"):
-        planned.append(kernel_plan_text(kernel))
-        short.append("kernel build" + (" (not allowed)" if kernel.get("plan") == "blocked" else ""))
-    if cgroup.get("changed"):
-        planned.append("%s fstab line %s" % ("would write" if check_mode else "wrote", cgroup.get("line") or "for %s" % cgroup.get("path")))
-        short.append("fstab")
-    missing = userland.get("missing") or []
-    if missing:
-        planned.append("%s %s" % ("would install" if check_mode else "installed", ", ".join(missing)))
-        short.append("%d package%s" % (len(missing), "" if len(missing) == 1 else "s"))
-    if kernel.get("ready") is None:
-        ready = "-"
-    elif kernel.get("ready"):
-        ready = "ready"
-    else:
-        ready = "missing: " + ", ".join(kernel.get("missing_required") or [])
-    return {
-        "host": name,
-        "status": outcome["status"],
-        "error": outcome.get("error"),
-        "failed_task": outcome.get("task"),
-        "changed_tasks": outcome.get("changed", 0),
-        "distribution": kernel.get("distribution"),
-        "kernel_version": kernel.get("version"),
-        "kernel_release": kernel.get("release"),
-        "config_source": kernel.get("config_source"),
-        "ready": kernel.get("ready"),
-        "readiness": ready,
-        "missing_required": kernel.get("missing_required") or [],
-        "missing_recommended": kernel.get("missing_recommended") or [],
-        "kernel_plan": kernel.get("plan"),
-        "kernel_plan_text": kernel_plan_text(kernel) if kernel else "",
-        "cgroup_line": cgroup.get("line"),
-        "cgroup_reason": cgroup.get("reason"),
-        "cgroup_changed": cgroup.get("changed"),
-        "cgroup_lxc_view": cgroup.get("lxc_view"),
-        "fstab_diff": unified_diff(cgroup.get("diff")),
-        "packages_missing": missing,
-        "network": userland.get("network"),
-        "network_reason": userland.get("network_reason"),
-        "apparmor": userland.get("apparmor"),
-        "apparmor_reason": userland.get("apparmor_reason"),
-        "proof": proof.get("output"),
-        "planned_changes": planned,
-        "planned_short": short,
-    }
-
-
-def table(rows, headers):
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
-           "  ".join("-" * w for w in widths)]
-    out.extend("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
-    return out
-
-
-def short_status(row):
-    if row["status"] == "ok":
-        return "ok"
-    text = "%s: %s" % (row["status"].upper(), row["error"] or "")
-    return text if len(text) <= 70 else text[:67] + "..."
-
-
-def render_text(report):
-    rows = report["hosts"]
-    mode = report["mode"]
-    title = "LXC fleet report - %s" % (
-        "check mode: nothing was changed; planned changes below" if mode == "check" else "changes made by this run")
-    cells = []
-    for r in rows:
-        cells.append([
-            r["host"],
-            r["kernel_version"] or "-",
-            r["readiness"],
-            r["network"] or "-",
-            ", ".join(r["planned_short"]) or ("none" if r["status"] == "ok" else "-"),
-            short_status(r),
-        ])
-    head = ["HOST", "KERNEL", "LXC KERNEL", "NET", "PLANNED CHANGES" if mode == "check" else "CHANGES", "RESULT"]
-    lines = ["", "=" * 20 + " " + title + " " + "=" * 20]
-    lines.extend(table(cells, head))
-    for r in rows:
-        lines.append("")
-        lines.append("%s (%s)" % (r["host"], short_status(r)))
-        if r["status"] != "ok" and r["error"]:
-            lines.append("  error: %s%s" % ("in task '%s': " % r["failed_task"] if r["failed_task"] else "", r["error"]))
-        if r["kernel_version"]:
-            lines.append("  kernel %s (%s, from %s): %s" % (
-                r["kernel_release"] or r["kernel_version"], r["distribution"] or "?", r["config_source"],
-                "ready for LXC" if r["ready"] else "NOT ready, missing required: " + ", ".join(r["missing_required"])))
-            if r["missing_recommended"]:
-                lines.append("  missing recommended: " + ", ".join(r["missing_recommended"]))
-            lines.append("  " + r["kernel_plan_text"])
-        if r["cgroup_line"] or r["cgroup_reason"]:
-            reason = r["cgroup_reason"] or ""
-            if len(reason) > 160:  # the full reason is in the report files
-                reason = reason[:157] + "..."
-            lines.append("  cgroups: %s%s - %s" % (
-                "would write " if mode == "check" and r["cgroup_changed"] else "", r["cgroup_line"], reason))
-        if r.get("cgroup_lxc_view"):
-            lines.append("  cgroups for LXC: also bound at %s (LXC 5 looks for v1 hierarchies only under "
-                         "/sys/fs/cgroup)" % r["cgroup_lxc_view"])
-        for d in r["fstab_diff"]:
-            lines.append("    " + d)
-        if r["network"]:
-            lines.append("  network: %s - %s" % (r["network"], r["network_reason"]))
-        if r["apparmor"]:
-            lines.append("  AppArmor: %s - %s" % (r["apparmor"], r["apparmor_reason"]))
-        if r["packages_missing"]:
-            lines.append("  packages: %s %s" % ("would install" if mode == "check" else "installed", ", ".join(r["packages_missing"])))
-        elif r["network"]:
-            lines.append("  packages: all present")
-        if r["proof"]:
-            lines.append("  proof (output of a command run in a throwaway container):")
-            lines.extend("    | " + p for p in r["proof"])
-        elif mode == "check" and r["status"] == "ok" and r["network"]:
-            lines.append("  proof: would create, start, run a command in, stop and destroy a busybox container")
-    s = report["summary"]
-    lines.append("")
-    lines.append("%d host(s): %d ok, %d failed, %d unreachable; kernel ready on %d, build needed on %d" % (
-        s["hosts"], s["ok"], s["failed"], s["unreachable"], s["kernel_ready"], s["kernel_build_needed"]))
-    return lines
-
-
-def render_markdown(report):
-    mode = report["mode"]
-    if mode == "check":
-        intro = "Check mode: nothing was changed; the changes below are planned."
-    else:
-        intro = "Changes below were made by this run."
-    lines = ["# LXC fleet report", "",
-             "%s, %s. %s" % (report["playbook"], report["finished"], intro), "",
-             "| Host | Kernel | LXC kernel | Network | %s | Result |" % ("Planned changes" if mode == "check" else "Changes"),
-             "|---|---|---|---|---|---|"]
-    for r in report["hosts"]:
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (
-            r["host"], r["kernel_version"] or "-", r["readiness"], r["network"] or "-",
-            "<br>".join(r["planned_changes"]) or "none", short_status(r).replace("|", "\\|")))
-    for r in report["hosts"]:
-        lines += ["", "## %s" % r["host"], ""]
-        if r["error"]:
-            lines.append("- **%s** %s: %s" % (r["status"], "in task '%s'" % r["failed_task"] if r["failed_task"] else "", r["error"]))
-        if r["kernel_version"]:
-            verdict = "ready" if r["ready"] else "missing " + ", ".join(r["missing_required"])
-            lines.append("- kernel %s from `%s`: %s" % (r["kernel_release"] or r["kernel_version"], r["config_source"], verdict))
-            lines.append("- %s" % r["kernel_plan_text"])
-        if r["cgroup_line"]:
-            lines.append("- cgroups: `%s` (%s)" % (r["cgroup_line"], r["cgroup_reason"]))
-        if r.get("cgroup_lxc_view"):
-            lines.append("- cgroups for LXC: also bound at `%s` (LXC 5 looks for v1 hierarchies only under "
-                         "`/sys/fs/cgroup`)" % r["cgroup_lxc_view"])
-        if r["fstab_diff"]:
-            lines += ["", "```diff"] + r["fstab_diff"] + ["```", ""]
-        if r["network"]:
-            lines.append("- network: %s (%s)" % (r["network"], r["network_reason"]))
-            if r["apparmor"]:
-                lines.append("- AppArmor: %s (%s)" % (r["apparmor"], r["apparmor_reason"]))
-            lines.append("- packages: %s" % (", ".join(r["packages_missing"]) or "all present"))
-        if r["proof"]:
-            lines += ["- proof:", "", "```"] + r["proof"] + ["```"]
-    return lines
+REPORT_ACTIONS = frozenset(("lxchost.prep.fleet_report", "fleet_report"))
 
 
 class CallbackModule(CallbackBase):
@@ -269,16 +78,26 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self._outcomes = {}
+        self._parts = {}
+        # The result of the report task (the lxchost.prep.fleet_report module), once it ran.
+        self._task_report = None
+        self._gate_failures = {}
         self._playbook = None
-        self._playbook_dir = os.getcwd()
 
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.basename(playbook._file_name)
-        self._playbook_dir = os.path.dirname(os.path.abspath(playbook._file_name))
+
+    def v2_runner_on_ok(self, result):
+        if result._task.action in REPORT_ACTIONS:
+            self._task_report = result._result
+            return
+        facts = result._result.get("ansible_facts")
+        if isinstance(facts, dict):
+            parts = host_parts(facts)
+            if parts:
+                self._parts.setdefault(result._host.get_name(), {}).update(parts)
 
     def _record(self, result, status):
-        if result._task.ignore_errors and status == "failed":
-            return
         res = result._result
         error = res.get("msg") or res.get("stderr") or res.get("reason") or "failed"
         if isinstance(error, (list, dict)):
@@ -289,72 +108,84 @@ class CallbackModule(CallbackBase):
             "status": status, "task": result._task.get_name(), "error": " ".join(str(error).split())}
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        if not ignore_errors:
-            self._record(result, "failed")
+        if ignore_errors or result._task.ignore_errors:
+            return
+        if self._task_report is not None:
+            # After the report, the only task that fails is the gate (lxchost_site_fail_on):
+            # it is the run's verdict on the fleet, not a failure of that host.
+            name = result._host.get_name()
+            self._gate_failures[name] = self._gate_failures.get(name, 0) + 1
+            return
+        self._record(result, "failed")
 
     def v2_runner_on_unreachable(self, result):
         self._record(result, "unreachable")
 
-    def build_report(self, stats):
-        custom = (getattr(stats, "custom", None) or {}).get("_run", {})
-        fleet = custom.get(STATS_KEY)
-        if not isinstance(fleet, dict):
-            return None
-        check_mode = bool(context.CLIARGS.get("check", False))
-        names = sorted(set(stats.processed) | set(fleet) | set(self._outcomes))
-        rows = []
-        for name in names:
-            # The recap decides the outcome (a rescued failure leaves the host ok); the
-            # recorded results say why.
+    def outcomes(self, stats):
+        """What happened to each host: the recap decides (a rescued failure leaves the host ok),
+        the recorded results say why."""
+        outcomes = {}
+        for name in sorted(set(stats.processed) | set(self._parts) | set(self._outcomes)):
             recorded = self._outcomes.get(name, {})
             if stats.dark.get(name):
                 outcome = dict(recorded.get("unreachable") or {"status": "unreachable", "error": "unreachable"})
-            elif stats.failures.get(name):
+            elif stats.failures.get(name, 0) > self._gate_failures.get(name, 0):
                 outcome = dict(recorded.get("failed") or {"status": "failed", "error": "a task failed"})
             else:
                 outcome = {"status": "ok"}
             outcome["changed"] = stats.changed.get(name, 0)
-            rows.append(host_row(name, fleet.get(name) or {}, outcome, check_mode))
-        summary = {
-            "hosts": len(rows),
-            "ok": sum(1 for r in rows if r["status"] == "ok"),
-            "failed": sum(1 for r in rows if r["status"] == "failed"),
-            "unreachable": sum(1 for r in rows if r["status"] == "unreachable"),
-            "kernel_ready": sum(1 for r in rows if r["ready"]),
-            "kernel_build_needed": sum(1 for r in rows if r["kernel_plan"] in ("build", "blocked")),
-        }
-        return {
-            "playbook": self._playbook,
-            "mode": "check" if check_mode else "run",
-            "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "summary": summary,
-            "hosts": rows,
-        }
+            outcomes[name] = outcome
+        return outcomes
 
     def v2_playbook_on_stats(self, stats):
-        report = self.build_report(stats)
-        if report is None:
-            return
-        lines = render_text(report)
-        report_dir = os.path.join(self._playbook_dir, os.path.expanduser(self.get_option("report_dir")))
-        try:
-            os.makedirs(report_dir, exist_ok=True)
-            paths = []
-            for ext, text in (("json", json.dumps(report, indent=2, sort_keys=True)),
-                              ("md", "\n".join(render_markdown(report)))):
-                # The latest report, and the latest of its mode (a check run does not
-                # overwrite what the last real run did, nor the reverse).
-                for name in ("fleet-report.%s" % ext, "fleet-report-%s.%s" % (report["mode"], ext)):
-                    path = os.path.join(report_dir, name)
-                    with open(path, "w") as handle:
-                        handle.write(text + "\n")
-                paths.append(os.path.join(report_dir, "fleet-report.%s" % ext))
-            if self.get_option("history"):
-                stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
-                with open(os.path.join(report_dir, "fleet-report-%s-%s.json" % (report["mode"], stamp)), "w") as handle:
-                    handle.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
-            lines.append("report files: %s" % ", ".join(paths))
-        except OSError as exc:
-            lines.append("could not write the report files in %s: %s" % (report_dir, exc))
+        if self._task_report is not None:
+            lines = self.complete_task_report(stats)
+        elif self._parts:
+            lines = self.full_report(stats)
+        else:
+            return  # a playbook that records no report
         for line in lines:
             self._display.display(line)
+
+    def complete_task_report(self, stats):
+        """The report task printed the report: add what only the recap knows."""
+        outcomes = self.outcomes(stats)
+        lines = ["", "=" * 20 + " LXC fleet report: the hosts as the play recap has them " + "=" * 20]
+        for name, outcome in outcomes.items():
+            if outcome["status"] != "ok":
+                lines.append("%s: %s in task '%s': %s" % (
+                    name, outcome["status"].upper(), outcome.get("task") or "?", outcome.get("error")))
+        files = [f for f in self._task_report.get("files") or [] if f.endswith((".json", ".md"))]
+        json_files = [f for f in files if f.endswith(".json")]
+        report = None
+        if json_files:
+            try:
+                with open(json_files[0]) as handle:
+                    report = complete_report(json.load(handle), outcomes)
+                rewrite_report(report, files)
+                lines.append("report files completed: %s" % ", ".join(
+                    f for f in files if os.path.basename(f).startswith("fleet-report.")))
+            except (OSError, ValueError, KeyError) as exc:
+                lines.append("could not complete the report files: %s" % exc)
+                report = None
+        if report is not None:
+            lines.append(summary_line(report["summary"]))
+        return lines
+
+    def full_report(self, stats):
+        """No host reached the report task: the whole report from what the hosts recorded."""
+        check_mode = bool(context.CLIARGS.get("check", False))
+        limit = context.CLIARGS.get("subset") or ""
+        report_dir = os.path.expanduser(self.get_option("report_dir"))
+        previous, problem = read_previous(report_dir, "check" if check_mode else "run") if limit else (None, None)
+        report = build_report(self._parts, self.outcomes(stats), check_mode, FAIL_ON_DEFAULT, limit=limit,
+                              previous=previous, playbook=self._playbook)
+        lines = render_text(report)
+        if problem:
+            lines.append("the previous report was not merged: %s" % problem)
+        try:
+            paths = write_report(report, report_dir, self.get_option("history"))
+            lines.append("report files: %s" % ", ".join(p for p in paths if os.path.basename(p).startswith("fleet-report.")))
+        except OSError as exc:
+            lines.append("could not write the report files in %s: %s" % (report_dir, exc))
+        return lines

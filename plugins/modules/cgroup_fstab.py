@@ -198,7 +198,8 @@ actions:
   returned: success
   type: list
   elements: str
-  sample: ["rewrite fstab line 3", "create directory /var/local/cgroup", "mount /var/local/cgroup"]
+  sample: ["edit fstab lines for /var/local/cgroup (0 before, 1 after)", "create directory /var/local/cgroup",
+           "mount /var/local/cgroup"]
 backup_file:
   description: The copy of fstab made before changing it.
   returned: changed and O(backup=true)

@@ -7,9 +7,10 @@ A private data dir as AWX makes one (inventory/, env/, artifacts/), the collecti
 as the project, one disposable systemd container (the molecule platform's capabilities) and
 one host that is down. The readiness report (--check --diff) must: finish with the
 unreachable host reported as such and the real one judged, change nothing on the real host,
-hand the fleet data to runner's artifacts (set_stats -> playbook_on_stats artifact_data, what
-AWX shows as the job's artifacts), and write the report files.
-Needs Docker and the base image (scripts/test.sh's runner phase provides both).
+hand the fleet data to runner's artifacts (the report task's custom stats -> playbook_on_stats
+artifact_data, what AWX shows as the job's artifacts), and write the report files (completed by
+the callback, which the checkout's ansible.cfg enables, with the unreachable host's error).
+Needs Docker and the base image (conftest.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,40 +20,13 @@ __metaclass__ = type
 import json
 import os
 import subprocess
-import time
-import uuid
 
 import pytest
 import yaml
 
 COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-IMAGE = os.environ.get("LXCHOST_IMAGE", "lxchost/debian-systemd:bookworm")
 # A host that is down: nothing listens on its SSH port (connection refused).
 DOWN_HOST = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_ssh_timeout": 5}
-
-
-def _platform():
-    with open(os.path.join(COLLECTION, "extensions", "molecule", "config.yml")) as handle:
-        return yaml.safe_load(handle)["platforms"][0]
-
-
-def _docker_run_args(name):
-    platform = _platform()
-    args = ["docker", "run", "-d", "--name", name, "--hostname", name,
-            "--cgroupns", platform["cgroupns_mode"]]
-    if os.environ.get("LXCHOST_PRIVILEGED", "false") == "true":
-        args.append("--privileged")
-    else:
-        args += ["--cap-drop", "ALL"]
-        for cap in platform["capabilities"]:
-            args += ["--cap-add", cap]
-    for opt in platform["security_opts"]:
-        args += ["--security-opt", opt]
-    for volume in platform["volumes"]:
-        args += ["-v", volume]
-    for tmpfs in platform["tmpfs"]:
-        args += ["--tmpfs", tmpfs]
-    return args + [IMAGE, platform["command"]]
 
 
 def _sh(*argv):
@@ -61,21 +35,8 @@ def _sh(*argv):
 
 
 @pytest.fixture(scope="module")
-def host():
-    name = "lxchost-runner-%s" % uuid.uuid4().hex[:8]
-    started = _sh(*_docker_run_args(name))
-    assert started.returncode == 0, started.stdout
-    try:
-        state = ""
-        for _attempt in range(60):  # systemd takes a moment; "degraded" still means it booted
-            state = _sh("docker", "exec", name, "systemctl", "is-system-running").stdout.strip()
-            if state in ("running", "degraded"):
-                break
-            time.sleep(0.5)
-        assert state in ("running", "degraded"), state
-        yield name
-    finally:
-        _sh("docker", "rm", "-f", name)
+def host(container_host):
+    return container_host("lxchost-runner")
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import json
 import os
 
 import pytest
+import yaml
 from ansible.module_utils import _internal as _ansible_internal
 
 from ansible.module_utils import basic
@@ -90,6 +91,11 @@ def test_converge_writes_only_our_line_creates_the_dir_and_mounts_from_fstab(pat
     assert paths["fstab"].read_bytes() == ORIGINAL + b"\n" + line.encode()
     assert paths["mnt"].is_dir()
     assert host.commands == [["/bin/mount", "-T", str(paths["fstab"]), str(paths["mnt"])]]
+    # The same actions, in the same words, as the RETURN sample documents.
+    assert result["actions"] == ["edit fstab lines for %s (0 before, 1 after)" % paths["mnt"],
+                                 "create directory %s" % paths["mnt"], "mount %s" % paths["mnt"]]
+    sample = yaml.safe_load(cgroup_fstab.RETURN)["actions"]["sample"]
+    assert [a.replace(str(paths["mnt"]), "/var/local/cgroup") for a in result["actions"]] == sample
 
 
 def test_nothing_to_do_once_mounted(paths, monkeypatch, capsys):
