@@ -49,3 +49,29 @@ def test_check_report_on_fresh_vms_planned_lxc_net_and_apparmor(name):
     assert row["status"] == "ok", row
     assert row["kernel_plan"] == "ready" and row["network"] == "lxc-net", row
     assert "apparmor" in row["packages_missing"] and "lxc" in row["packages_missing"], row
+
+
+def _checkconfig(host, **args):
+    """lxchost.prep.lxc_checkconfig on the host, as a task would run it (read-only: check mode is real)."""
+    return host.ansible("lxchost.prep.lxc_checkconfig", " ".join("%s=%s" % item for item in args.items()),
+                        check=True, become=False)
+
+
+@pytest.mark.parametrize("name", [vm for vm in VMS if "systemd" in vm])
+def test_checker_sees_the_memory_controller_switched_off_at_boot(name):
+    """The side effect rebooted this VM with cgroup_disable=memory: compiled in, off at boot."""
+    host = vm_host(name)
+    assert "cgroup_disable=memory" in host.file("/proc/cmdline").content_string
+    assert "memory" not in host.file("/sys/fs/cgroup/cgroup.controllers").content_string.split()
+    result = _checkconfig(host)
+    memory = dict((check["id"], check) for check in result["checks"])["cgroup_memory"]
+    assert memory["status"] == "disabled", memory
+    assert "cgroup_disable=memory" in memory["reason"], memory
+    assert "GRUB_CMDLINE_LINUX" in memory["hint"], memory
+    assert "cgroup_memory" in result["missing_recommended"], result["missing_recommended"]
+    # fail_on: recommended turns it into a failure, with the reason in the message.
+    with pytest.raises(host.ansible.AnsibleException) as raised:
+        _checkconfig(host, fail_on="recommended")
+    failed = raised.value.result
+    assert failed.get("failed") is True, failed
+    assert "cgroup_disable=memory" in failed["msg"] and "cgroup_memory" in failed["msg"], failed
