@@ -23,8 +23,12 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KconfigError,
     parse_version,
 )
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import LEVELS, REQUIREMENTS
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import _needs_for, _symbols_for
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import (
+    LEVELS,
+    REQUIREMENTS,
+    needs_for,
+    symbols_for,
+)
 
 ENABLED_VALUES = ("y", "m")
 
@@ -82,10 +86,10 @@ def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), confi
             continue
         if any(values.get(name) not in ENABLED_VALUES for name in req.only_if):
             continue
-        symbols = _symbols_for(req, parsed)
+        symbols = symbols_for(req, parsed)
         if not symbols:
             continue
-        for name in _needs_for(req, parsed) + [symbols[0].name]:
+        for name in needs_for(req, parsed) + [symbols[0].name]:
             if name not in seen:
                 seen.add(name)
                 settings.append((name, req.id))

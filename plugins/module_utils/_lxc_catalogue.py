@@ -19,10 +19,19 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import parse_version
+
 REQUIRED = "required"
 RECOMMENDED = "recommended"
 OPTIONAL = "optional"
 LEVELS = (REQUIRED, RECOMMENDED, OPTIONAL)
+
+# The verdicts a check can get.
+ENABLED = "enabled"
+MODULE = "module"
+MISSING = "missing"
+NOT_APPLICABLE = "not_applicable"
+STATUSES = (ENABLED, MODULE, MISSING, NOT_APPLICABLE)
 
 # Groups in report order, with the section titles lxc-checkconfig uses where it has one.
 GROUPS = (
@@ -285,3 +294,38 @@ REQUIREMENTS = (
 )
 
 BY_ID = dict((req.id, req) for req in REQUIREMENTS)
+
+
+# ---------------------------------------------------------------- which symbol exists in which kernel
+
+def version_of(text):
+    """A version string of the catalogue ("2.6.38.6", "6.11") as a comparable tuple; None for None."""
+    return parse_version(text) if text else None
+
+
+def in_range(symbol, version):
+    """Whether the symbol's version range holds for this kernel version (a tuple)."""
+    return ((symbol.since is None or version >= version_of(symbol.since))
+            and (symbol.until is None or version < version_of(symbol.until)))
+
+
+def symbols_for(req, version):
+    """The symbols of req that exist in this kernel version, in catalogue order."""
+    return [sym for sym in req.symbols if in_range(sym, version)]
+
+
+def needs_for(req, version):
+    """The names req needs switched on first in this kernel version (for hints and kernel builds)."""
+    return [sym.name for sym in req.needs if in_range(sym, version)]
+
+
+def first_version(req):
+    """The earliest kernel version in which a symbol of req appears (text), or None."""
+    firsts = [sym.since for sym in req.symbols if sym.since]
+    return min(firsts, key=version_of) if firsts else None
+
+
+def last_version(req):
+    """The latest kernel version that removed a symbol of req (text), or None."""
+    lasts = [sym.until for sym in req.symbols if sym.until]
+    return max(lasts, key=version_of) if lasts else None

@@ -101,6 +101,17 @@ def test_nothing_to_do_once_mounted(paths, monkeypatch, capsys):
     assert oct(paths["mnt"].stat().st_mode & 0o777) == oct(0o555)  # a mounted root is never chmod-ed
 
 
+def test_an_selinux_mount_is_not_mounted_again(paths, monkeypatch, capsys):
+    """On an SELinux host the kernel shows seclabel among the mount's options: that is a flag, so the
+    mount is the one planned and nothing is unmounted or mounted again, run after run."""
+    paths["fstab"].write_bytes(b"cgroup %s cgroup none,name=lxchost 0 0\n" % str(paths["mnt"]).encode())
+    paths["mnt"].mkdir()
+    host = Host(monkeypatch, mounted=dict(src="cgroup", fstype="cgroup", opts="rw,seclabel,relatime,name=lxchost"))
+    for _run in range(2):
+        result = run_module(capsys, args_for(paths, mode="v1", v1_options="none,name=lxchost"))
+        assert not result["changed"] and result["mounted"] and host.commands == [], result
+
+
 def test_failed_mount_restores_fstab_byte_for_byte(paths, monkeypatch, capsys):
     Host(monkeypatch, fail=("mount",))
     result = run_module(capsys, args_for(paths, backup=True))
