@@ -35,8 +35,12 @@ V1_MOUNT_FLAGS = frozenset((
     "all", "none",
 ))
 
-# Where id-mapping helpers are installed (usr-merged or not).
+# Where programs are installed (usr-merged or not).
 _BIN_DIRECTORIES = ("usr/bin", "bin", "usr/sbin", "sbin")
+# /etc/subuid, /etc/subgid and /etc/passwd are files anyone with root can make huge.
+ETC_FILE_MAX_BYTES = 16 * 1024 * 1024
+# A sysctl or a module parameter is one short line.
+SMALL_FILE_MAX_BYTES = 64 * 1024
 
 
 def _path(root, relative):
@@ -88,8 +92,9 @@ def v1_mount_controllers(options):
             if item and item not in V1_MOUNT_FLAGS and not item.startswith("release_agent=")]
 
 
-def _enabled_controllers(root):
-    """Controllers /proc/cgroups lists: {name: enabled (bool)}."""
+def controller_states(root="/"):
+    """Controllers /proc/cgroups lists: {name: enabled (bool)}; a controller switched off at boot
+    (cgroup_disable=) is listed with enabled 0."""
     controllers = {}
     for line in (read_kernel_file(root, "proc/cgroups") or "").splitlines():
         fields = line.split()
@@ -110,7 +115,7 @@ def cgroup_facts(root="/"):
             v2_mounts.append(entry["path"])
         elif entry["fstype"] == "cgroup":
             v1_mounts.append(dict(path=entry["path"], controllers=v1_mount_controllers(entry["opts"])))
-    available = [name for name, enabled in _enabled_controllers(root).items() if enabled]
+    available = [name for name, enabled in controller_states(root).items() if enabled]
     bound = sorted(set(ctl for mount in v1_mounts for ctl in mount["controllers"]
                        if not ctl.startswith("name=")))
     v2_controllers = []
@@ -128,19 +133,28 @@ def cgroup_facts(root="/"):
                 v1_available_controllers=available, v2_controllers=v2_controllers)
 
 
-def helper_facts(name, root="/"):
-    """Where an id-mapping helper (newuidmap, newgidmap) is, and how it gets its privilege; or None."""
+def program_path(name, root="/"):
+    """Where a program is installed ("/usr/sbin/apparmor_parser"), or None."""
     for directory in _BIN_DIRECTORIES:
-        path = os.path.join(root, directory, name)
-        if os.path.isfile(path):
-            info = os.stat(path)
-            try:
-                file_caps = bool(os.getxattr(path, "security.capability"))
-            except (AttributeError, OSError):
-                file_caps = False
-            return dict(path="/" + os.path.join(directory, name), setuid=bool(info.st_mode & stat.S_ISUID),
-                        file_capabilities=file_caps)
+        if os.path.isfile(os.path.join(root, directory, name)):
+            return "/" + os.path.join(directory, name)
     return None
+
+
+def helper_facts(name, root="/"):
+    """Where an id-mapping helper (newuidmap, newgidmap) is, and how it gets its privilege: setuid
+    (the setuid bit on a file owned by root) or file capabilities; or None when it is not installed."""
+    found = program_path(name, root)
+    if found is None:
+        return None
+    path = _path(root, found)
+    info = os.stat(path)
+    try:
+        file_caps = bool(os.getxattr(path, "security.capability"))
+    except (AttributeError, OSError):
+        file_caps = False
+    return dict(path=found, setuid=bool(info.st_mode & stat.S_ISUID) and info.st_uid == 0,
+                file_capabilities=file_caps)
 
 
 def module_index(release, root="/"):
@@ -164,3 +178,103 @@ def loaded_modules(root="/"):
 def cgroup_namespace(root="/"):
     """Whether the kernel has cgroup namespaces (/proc/self/ns/cgroup)."""
     return os.path.exists(_path(root, "proc/self/ns/cgroup"))
+
+
+def boot_parameters(root="/"):
+    """The kernel command line (/proc/cmdline) as [(name, value)], in order (value None for a bare
+    word). Double quotes group a value with blanks, as the kernel reads them; what follows "--"
+    is for init, not the kernel."""
+    text = read_kernel_file(root, "proc/cmdline", SMALL_FILE_MAX_BYTES) or ""
+    words, word, quoted, started = [], [], False, False
+    for char in text:
+        if char == '"':
+            quoted, started = not quoted, True
+        elif char.isspace() and not quoted:
+            if started:
+                words.append("".join(word))
+            word, started = [], False
+        else:
+            word.append(char)
+            started = True
+    if started:
+        words.append("".join(word))
+    parameters = []
+    for item in words:
+        if item == "--":
+            break
+        name, sep, value = item.partition("=")
+        parameters.append((name, value if sep else None))
+    return parameters
+
+
+def sysctl(name, root="/"):
+    """A sysctl's value as text (user.max_user_namespaces -> "15000"), or None where the kernel has none."""
+    text = read_kernel_file(root, "proc/sys/" + name.replace(".", "/"), SMALL_FILE_MAX_BYTES)
+    return None if text is None else text.strip()
+
+
+def module_parameter(name, root="/"):
+    """A built-in module's parameter (user_namespace.enable -> "N"), from /sys/module; None when absent."""
+    module, _dot, parameter = name.partition(".")
+    text = read_kernel_file(root, "sys/module/%s/parameters/%s" % (module, parameter), SMALL_FILE_MAX_BYTES)
+    return None if text is None else text.strip()
+
+
+def subordinate_ids(path, root="/"):
+    """The ranges of /etc/subuid or /etc/subgid as [(owner, first, count)]; None when the file does
+    not exist. Lines that are not owner:first:count are skipped. Raises ReadError when the file is
+    there but cannot be read (a FIFO, a directory, too large)."""
+    full = _path(root, path)
+    if not os.path.lexists(full):
+        return None
+    data = read_file(full, "The subordinate id file", ETC_FILE_MAX_BYTES)
+    ranges = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        fields = line.strip().split(":")
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            ranges.append((fields[0], int(fields[1]), int(fields[2])))
+    return ranges
+
+
+def user_id(user, root="/"):
+    """The uid of a user from /etc/passwd (as text, the way /etc/subuid may name it), or None."""
+    try:
+        data = read_file(_path(root, "etc/passwd"), "The user database", ETC_FILE_MAX_BYTES)
+    except ReadError:
+        return None
+    for line in data.decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if len(fields) > 2 and fields[0] == user:
+            return fields[2]
+    return None
+
+
+def apparmor_facts(root="/"):
+    """AppArmor in the running kernel: enabled (Y/N from /sys/module/apparmor, None when the kernel
+    has no AppArmor), whether securityfs shows it, whether it mediates mounts (features/mount/mask,
+    the file LXC looks at), where apparmor_parser is."""
+    security = _path(root, "sys/kernel/security/apparmor")
+    return dict(
+        enabled=module_parameter("apparmor.enabled", root),
+        securityfs=os.path.isdir(security),
+        mount_mediation=os.path.exists(os.path.join(security, "features", "mount", "mask")),
+        parser=program_path("apparmor_parser", root) or (
+            "/lib/apparmor/apparmor_parser" if os.path.isfile(_path(root, "lib/apparmor/apparmor_parser")) else None),
+    )
+
+
+def selinux_mode(root="/"):
+    """"enforcing" or "permissive" from /sys/fs/selinux/enforce, or None without SELinux."""
+    text = read_kernel_file(root, "sys/fs/selinux/enforce", SMALL_FILE_MAX_BYTES)
+    if text is None:
+        return None
+    return "enforcing" if text.strip() == "1" else "permissive"
+
+
+def hardware_model(root="/"):
+    """The device tree's model ("Raspberry Pi 4 Model B Rev 1.5"), or None on hosts without one."""
+    for relative in ("proc/device-tree/model", "sys/firmware/devicetree/base/model"):
+        text = read_kernel_file(root, relative, SMALL_FILE_MAX_BYTES)
+        if text:
+            return text.strip("\x00\n ")
+    return None

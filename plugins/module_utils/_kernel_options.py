@@ -25,7 +25,9 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import (
     LEVELS,
+    PRIVILEGED,
     REQUIREMENTS,
+    level_for,
     needs_for,
     symbols_for,
 )
@@ -64,7 +66,7 @@ def srcarch(machine):
     return machine
 
 
-def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), config_values=None):
+def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), config_values=None, profile=PRIVILEGED):
     """The catalogue as an ordered list of (symbol, requirement id) to switch on for ``version``.
 
     For each requirement of the given levels (and cgroup versions) whose only_if holds in
@@ -82,7 +84,7 @@ def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), confi
     values = config_values or {}
     settings, seen = [], set()
     for req in REQUIREMENTS:
-        if req.level not in levels or (req.cgroup and req.cgroup not in cgroup_versions):
+        if level_for(req, profile) not in levels or (req.cgroup and req.cgroup not in cgroup_versions):
             continue
         if any(values.get(name) not in ENABLED_VALUES for name in req.only_if):
             continue

@@ -1,10 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: lxchost.prep contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What LXC needs from a kernel config: the one home of the collection's kernel knowledge.
+"""What LXC needs from a kernel and a host: the one home of the collection's kernel knowledge.
 
-Used by the lxc_checkconfig module (to judge a config) and by the kernel_build role (to switch
-the options on).  To add a check, add one ``_req(...)`` line to REQUIREMENTS below.
+Used by the lxc_checkconfig module (to judge a config and the running host) and by the
+kernel_build role (to switch the options on).  To add a check of the config, add one
+``_req(...)`` line to REQUIREMENTS below; a check of the running host, one ``_runtime(...)``
+line to RUNTIME_CHECKS.
+
+Levels are per profile: ``privileged`` containers (root in the container is root on the host,
+the classic setup) and ``unprivileged`` ones (user namespaces with id maps).  A config check
+has the same level for both unless ``unprivileged=`` says otherwise; a runtime check lists the
+profiles it is judged for, and is not applicable to the others.
 
 Symbols are written without the CONFIG_ prefix.  A symbol is either a plain name (valid in every
 kernel) or ``(name, since, until)``: valid for kernel versions ``since <= v < until`` (either may
@@ -26,12 +33,18 @@ RECOMMENDED = "recommended"
 OPTIONAL = "optional"
 LEVELS = (REQUIRED, RECOMMENDED, OPTIONAL)
 
-# The verdicts a check can get.
+PRIVILEGED = "privileged"
+UNPRIVILEGED = "unprivileged"
+PROFILES = (PRIVILEGED, UNPRIVILEGED)
+
+# The verdicts a check can get. DISABLED: built into the running kernel but switched off on this
+# host (a boot parameter, a sysctl); only the running kernel is ever judged so.
 ENABLED = "enabled"
 MODULE = "module"
 MISSING = "missing"
+DISABLED = "disabled"
 NOT_APPLICABLE = "not_applicable"
-STATUSES = (ENABLED, MODULE, MISSING, NOT_APPLICABLE)
+STATUSES = (ENABLED, MODULE, MISSING, DISABLED, NOT_APPLICABLE)
 
 # Groups in report order, with the section titles lxc-checkconfig uses where it has one.
 GROUPS = (
@@ -42,27 +55,32 @@ GROUPS = (
     ("security", "Security"),
     ("misc", "Misc"),
     ("checkpoint_restore", "Checkpoint/Restore"),
+    ("host", "Running host"),
 )
 
 Symbol = namedtuple("Symbol", "name since until")
 
 Requirement = namedtuple(
     "Requirement",
-    "id label group level symbols builtin_since cgroup only_if modules needs menu why",
+    "id label group levels symbols builtin_since cgroup only_if modules needs controller menu why",
 )
 
 
 def _req(id, label, group, level, symbols, why, menu="", builtin_since=None, cgroup=None,
-         only_if=(), modules=(), needs=()):
-    """One requirement.  cgroup: None (any), 'v1' or 'v2' (only judged for that cgroup mode).
+         only_if=(), modules=(), needs=(), controller=None, unprivileged=None):
+    """One requirement.  level: its level for every profile; unprivileged: another level for the
+    unprivileged profile.  cgroup: None (any), 'v1' or 'v2' (only judged for that cgroup mode).
     only_if: symbols that must be enabled for the check to apply (CPUSETS needs SMP).
     modules: module names the option builds (runtime check of =m options).
     needs: symbols to switch on first when enabling it (used by the kernel_build role); plain
-    names or (name, since, until) like symbols."""
+    names or (name, since, until) like symbols.
+    controller: the cgroup controller the option builds, as /proc/cgroups names it: on the
+    running kernel, a controller switched off at boot makes the check ``disabled``."""
     if isinstance(symbols, str):
         symbols = (symbols,)
-    return Requirement(id, label, group, level, _symbols(symbols), builtin_since, cgroup, tuple(only_if),
-                       tuple(modules), _symbols(needs), menu, why)
+    levels = ((PRIVILEGED, level), (UNPRIVILEGED, unprivileged or level))
+    return Requirement(id, label, group, levels, _symbols(symbols), builtin_since, cgroup, tuple(only_if),
+                       tuple(modules), _symbols(needs), controller, menu, why)
 
 
 def _symbols(names):
@@ -88,7 +106,7 @@ REQUIREMENTS = (
          "Gives each container its own PID 1 and process tree.", NS_MENU + "PID Namespaces"),
     _req("user_namespace", "User namespace", "namespaces", RECOMMENDED, [("USER_NS", "2.6.23", None)],
          "Needed for unprivileged containers (root in the container is not root on the host); "
-         "complete only from 3.8.", NS_MENU + "User namespace"),
+         "complete only from 3.8.", NS_MENU + "User namespace", unprivileged=REQUIRED),
     _req("network_namespace", "Network namespace", "namespaces", REQUIRED, [("NET_NS", "2.6.24", None)],
          "Gives each container its own network stack; LXC unshares it for every network type "
          "but 'none'.", NS_MENU + "Network namespace", needs=("NET",)),
@@ -112,36 +130,36 @@ REQUIREMENTS = (
          CG_MENU.rstrip(" >")),
     _req("cgroup_device", "Cgroup device", "cgroups", RECOMMENDED, [("CGROUP_DEVICE", "2.6.26", None)],
          "Limits which devices a container may open (cgroup v1 devices controller).",
-         CG_MENU + "Device controller", cgroup="v1"),
+         CG_MENU + "Device controller", cgroup="v1", controller="devices"),
     _req("cgroup_sched", "Cgroup sched", "cgroups", RECOMMENDED, "CGROUP_SCHED",
-         "CPU shares and quotas per container.", CG_MENU + "CPU controller"),
+         "CPU shares and quotas per container.", CG_MENU + "CPU controller", controller="cpu"),
     _req("cgroup_cpuacct", "Cgroup cpu account", "cgroups", RECOMMENDED, "CGROUP_CPUACCT",
          "CPU usage accounting per container (cgroup v1 cpuacct controller).",
-         CG_MENU + "Simple CPU accounting controller", cgroup="v1"),
+         CG_MENU + "Simple CPU accounting controller", cgroup="v1", controller="cpuacct"),
     _req("cgroup_memory", "Cgroup memory controller", "cgroups", RECOMMENDED,
          [("CGROUP_MEM_RES_CTLR", "2.6.25", "3.6"), ("MEMCG", "3.6", None)],
          "Memory limits per container; renamed MEMCG in 3.6 (kernel c255a458).",
-         CG_MENU + "Memory controller"),
+         CG_MENU + "Memory controller", controller="memory"),
     _req("cgroup_memory_v1", "Cgroup v1 memory controller", "cgroups", RECOMMENDED,
          [("MEMCG_V1", "6.11", None)],
          "From 6.11 the v1 memory interface is a separate option, off by default (kernel "
          "e93d4166b40a): a cgroup v1 host loses memory limits without it.",
          CG_MENU + "Memory controller > Legacy cgroup v1 memory controller", cgroup="v1",
-         needs=("MEMCG",)),
+         needs=("MEMCG",), controller="memory"),
     _req("cgroup_cpuset", "Cgroup cpuset", "cgroups", RECOMMENDED, "CPUSETS",
          "Pins containers to CPUs and memory nodes.", CG_MENU + "Cpuset controller",
-         only_if=("SMP",)),
+         only_if=("SMP",), controller="cpuset"),
     _req("cgroup_cpuset_v1", "Cgroup v1 cpuset controller", "cgroups", RECOMMENDED,
          [("CPUSETS_V1", "6.12", None)],
          "From 6.12 the v1 cpuset interface is a separate option, off by default: a cgroup v1 "
          "host loses cpusets without it.", CG_MENU + "Cpuset controller > Legacy cgroup v1 "
-         "cpusets controller", cgroup="v1", only_if=("SMP",), needs=("CPUSETS",)),
+         "cpusets controller", cgroup="v1", only_if=("SMP",), needs=("CPUSETS",), controller="cpuset"),
     _req("cgroup_pids", "Cgroup pids controller", "cgroups", RECOMMENDED, [("CGROUP_PIDS", "4.3", None)],
          "Caps the number of processes per container (fork-bomb protection).",
-         CG_MENU + "PIDs controller"),
+         CG_MENU + "PIDs controller", controller="pids"),
     _req("cgroup_freezer", "Cgroup freezer", "cgroups", RECOMMENDED, [("CGROUP_FREEZER", "2.6.28", None)],
          "lxc-freeze on cgroup v1 (on cgroup v2 freezing is part of the core since 5.2).",
-         CG_MENU + "Freezer controller", cgroup="v1"),
+         CG_MENU + "Freezer controller", cgroup="v1", controller="freezer"),
     _req("cgroup_bpf", "Cgroup BPF (device control)", "cgroups", RECOMMENDED,
          [("CGROUP_BPF", "4.10", None)],
          "On cgroup v2 LXC restricts devices with a BPF program attached to the container's "
@@ -294,6 +312,115 @@ REQUIREMENTS = (
 )
 
 BY_ID = dict((req.id, req) for req in REQUIREMENTS)
+
+
+# ---------------------------------------------------------------- the running host
+
+RuntimeCheck = namedtuple("RuntimeCheck", "id label group levels probe target off_value spares_root needs why hint")
+
+
+def _runtime(id, label, levels, probe, why, hint, target=None, off_value=None, spares_root=False, needs=()):
+    """One check of the running host, judged only when the running kernel is.
+
+    levels: {profile: level} for the profiles it is judged for (not applicable to the others).
+    probe: what the checker reads - "sysctl" (target: its name; off_value: the value that
+    switches the feature off), "module_parameter" (target: the boot parameter
+    module.parameter, read back from /sys/module; off_value as for a sysctl), "helper"
+    (target: the program), "subid" (target: the file of subordinate ids), "apparmor",
+    "selinux", "swap_accounting".
+    spares_root: the switch only stops users other than root (root's containers still work).
+    needs: ids of config checks that must be enabled (built in or a module) for it to apply.
+    hint: what to do; {user} is the user who runs unprivileged containers."""
+    return RuntimeCheck(id, label, "host", tuple(sorted(levels.items())), probe, target, off_value, spares_root,
+                        tuple(needs), why, hint)
+
+
+USERNS_WHY = "Unprivileged containers run in a user namespace; "
+
+RUNTIME_CHECKS = (
+    _runtime("user_namespace_boot", "User namespaces switched on at boot", {UNPRIVILEGED: REQUIRED},
+             "module_parameter", USERNS_WHY + "RHEL and CentOS 7 kernels keep them off unless the kernel command "
+             "line has user_namespace.enable=1.",
+             "Add user_namespace.enable=1 to the kernel command line (grubby --update-kernel=ALL "
+             "--args=user_namespace.enable=1, or GRUB_CMDLINE_LINUX in /etc/default/grub, then grub2-mkconfig "
+             "-o /boot/grub2/grub.cfg) and reboot.",
+             target="user_namespace.enable", off_value="N", needs=("user_namespace",)),
+    _runtime("max_user_namespaces", "user.max_user_namespaces", {UNPRIVILEGED: REQUIRED}, "sysctl",
+             USERNS_WHY + "at 0 no process may create one (CentOS 7's default).",
+             "sysctl -w user.max_user_namespaces=15000, and keep it in /etc/sysctl.d/ (for example "
+             "/etc/sysctl.d/90-lxc-userns.conf).",
+             target="user.max_user_namespaces", off_value="0", needs=("user_namespace",)),
+    _runtime("unprivileged_userns_clone", "kernel.unprivileged_userns_clone", {UNPRIVILEGED: REQUIRED}, "sysctl",
+             USERNS_WHY + "at 0 (Debian 10 and older, linux-hardened) only root may create one.",
+             "sysctl -w kernel.unprivileged_userns_clone=1, and keep it in /etc/sysctl.d/; or run the "
+             "containers as root.",
+             target="kernel.unprivileged_userns_clone", off_value="0", spares_root=True, needs=("user_namespace",)),
+    _runtime("apparmor_restrict_unprivileged_userns", "kernel.apparmor_restrict_unprivileged_userns",
+             {UNPRIVILEGED: REQUIRED}, "sysctl",
+             USERNS_WHY + "at 1 (Ubuntu 24.04's default) AppArmor takes every capability away inside a user "
+             "namespace an unprivileged user creates, unless an AppArmor profile with 'userns,' covers the "
+             "program.",
+             "Give the programs that start the containers an AppArmor profile that allows 'userns,' (see "
+             "/etc/apparmor.d/), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 and keep it in "
+             "/etc/sysctl.d/; or run the containers as root.",
+             target="kernel.apparmor_restrict_unprivileged_userns", off_value="1", spares_root=True,
+             needs=("user_namespace",)),
+    _runtime("newuidmap", "newuidmap (setuid root)", {UNPRIVILEGED: REQUIRED}, "helper",
+             "LXC maps a user's subordinate user ids into the container with newuidmap, which must be setuid "
+             "root or carry file capabilities.",
+             "Install the uidmap package (Debian, Ubuntu) or shadow-utils (RHEL, Fedora); a copy that lost its "
+             "setuid bit gets it back with chmod u+s.", target="newuidmap"),
+    _runtime("newgidmap", "newgidmap (setuid root)", {UNPRIVILEGED: REQUIRED}, "helper",
+             "LXC maps a user's subordinate group ids into the container with newgidmap, which must be setuid "
+             "root or carry file capabilities.",
+             "Install the uidmap package (Debian, Ubuntu) or shadow-utils (RHEL, Fedora); a copy that lost its "
+             "setuid bit gets it back with chmod u+s.", target="newgidmap"),
+    _runtime("subuid_range", "Subordinate user ids (/etc/subuid)", {UNPRIVILEGED: REQUIRED}, "subid",
+             "An unprivileged container maps 65536 user ids of the host, which the user must own in /etc/subuid.",
+             "usermod --add-subuids 100000-165535 {user} (or add the line {user}:100000:65536 to /etc/subuid).",
+             target="/etc/subuid"),
+    _runtime("subgid_range", "Subordinate group ids (/etc/subgid)", {UNPRIVILEGED: REQUIRED}, "subid",
+             "An unprivileged container maps 65536 group ids of the host, which the user must own in /etc/subgid.",
+             "usermod --add-subgids 100000-165535 {user} (or add the line {user}:100000:65536 to /etc/subgid).",
+             target="/etc/subgid"),
+    _runtime("apparmor_for_lxc", "AppArmor usable by LXC", {PRIVILEGED: RECOMMENDED, UNPRIVILEGED: RECOMMENDED},
+             "apparmor",
+             "Where the running kernel enables AppArmor, lxc-start confines every container and loads the "
+             "profile it generates with apparmor_parser (package apparmor) through /sys/kernel/security/apparmor; "
+             "without them it refuses to start any container.",
+             "Install the apparmor package (lxchost.prep.lxc_userland does) and make sure securityfs is mounted "
+             "at /sys/kernel/security."),
+    _runtime("selinux_state", "SELinux", {PRIVILEGED: OPTIONAL, UNPRIVILEGED: OPTIONAL}, "selinux",
+             "Where SELinux is enforcing, containers start in the context lxc.selinux.context names, and the "
+             "policy must allow it.",
+             "Set lxc.selinux.context for the containers, or load a policy module for them."),
+    _runtime("swap_accounting", "Swap accounting", {PRIVILEGED: OPTIONAL, UNPRIVILEGED: OPTIONAL},
+             "swap_accounting",
+             "Memory and swap limits (lxc.cgroup.memory.memsw.limit_in_bytes, lxc.cgroup2.memory.swap.max) "
+             "need the memory controller to account swap.",
+             "Add swapaccount=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then "
+             "update-grub; on a Raspberry Pi, cmdline.txt) and reboot.",
+             needs=("cgroup_memory",)),
+)
+
+RUNTIME_BY_ID = dict((check.id, check) for check in RUNTIME_CHECKS)
+
+# Kernel command line parameters that decide what LXC gets, reported in order (a later one wins):
+# controllers switched off (cgroup_disable=, Raspberry Pi's default) or on (cgroup_enable=, Raspberry Pi
+# and older Debian kernels), kept out of cgroup v1 (cgroup_no_v1=), systemd's cgroup layout, RHEL 7's
+# user namespace switch, swap accounting.
+BOOT_PARAMETERS = ("cgroup_disable", "cgroup_enable", "cgroup_no_v1", "systemd.unified_cgroup_hierarchy",
+                   "systemd.legacy_systemd_cgroup_controller", "user_namespace.enable", "swapaccount",
+                   "cgroup.memory")
+
+# Controllers cgroup2 has (its root's cgroup.controllers lists those the host offers); devices, freezer
+# and cpuacct are cgroup v1 controllers only (cgroup2 does their work in its core and with BPF).
+V2_CONTROLLERS = ("cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc")
+
+
+def level_for(entry, profile):
+    """The level of a requirement or runtime check for a profile, or None when it is not judged there."""
+    return dict(entry.levels).get(profile)
 
 
 # ---------------------------------------------------------------- which symbol exists in which kernel

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: lxchost.prep contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Judge a kernel config against the catalogue.
+"""Judge a kernel config against the catalogue, for a profile of containers.
 
 The judging knows nothing about particular options: all of that is data in _lxc_catalogue
-(which also knows which symbol exists in which kernel version). Runtime facts come from
-_host_facts and are only gathered when the running kernel's own config is checked; the text
-report is laid out by _lxc_report.
+(which also knows which symbol exists in which kernel version). When the running kernel is
+judged, _lxc_runtime judges what it runs with too (controllers switched off at boot, the
+runtime checks); for a config file those are not applicable. The text report is laid out by
+_lxc_report.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,13 +16,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
-    cgroup_facts,
-    cgroup_namespace,
-    helper_facts,
-    loaded_modules,
-    module_index,
-)
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import loaded_modules, module_index
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KconfigError,
     KernelConfig,
@@ -31,23 +26,38 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import (
     BY_ID,
+    DISABLED,
     ENABLED,
     LEVELS,
     MISSING,
     MODULE,
     NOT_APPLICABLE,
-    REQUIRED,
+    OPTIONAL,
+    PRIVILEGED,
+    PROFILES,
     RECOMMENDED,
+    REQUIRED,
     REQUIREMENTS,
     first_version,
     last_version,
+    level_for,
     needs_for,
     symbols_for,
     version_of,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_report import render_report
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_runtime import (
+    gather,
+    judge_controllers,
+    judge_host,
+    not_running_checks,
+    parameter_values,
+)
 
 CGROUP_MODES = ("auto", "v1", "v2", "both")
+# Statuses of a check that is not met: fail_on and ready count both.
+NOT_MET = (MISSING, DISABLED)
+
 
 def _hint_enable(req, symbol, version):
     hint = "Set CONFIG_%s=y" % symbol
@@ -59,9 +69,10 @@ def _hint_enable(req, symbol, version):
     return hint + ", and rebuild the kernel."
 
 
-def judge(req, config, version, cgroup_versions):
+def judge(req, config, version, cgroup_versions, profile=PRIVILEGED):
     """One check of one requirement: a dict as the module returns it in ``checks``."""
-    check = dict(id=req.id, label=req.label, group=req.group, level=req.level,
+    level = level_for(req, profile)
+    check = dict(id=req.id, label=req.label, group=req.group, level=level,
                  symbol=None, value=None, status=None, reason=None, hint=None)
     if req.cgroup and req.cgroup not in cgroup_versions:
         check.update(status=NOT_APPLICABLE,
@@ -76,7 +87,7 @@ def judge(req, config, version, cgroup_versions):
 
     symbols = symbols_for(req, version)
     if not symbols:
-        return _judge_absent_symbol(req, version, check)
+        return _judge_absent_symbol(req, version, level, check)
 
     # Alternatives: built in beats a module, a module beats missing; else report the first.
     chosen = next((sym for sym in symbols if config.value(sym.name) == "y"),
@@ -96,7 +107,7 @@ def judge(req, config, version, cgroup_versions):
     return check
 
 
-def _judge_absent_symbol(req, version, check):
+def _judge_absent_symbol(req, version, level, check):
     """No symbol of req exists in this version: built in, not yet there, or gone."""
     if req.builtin_since and version >= version_of(req.builtin_since):
         check.update(status=NOT_APPLICABLE,
@@ -104,7 +115,7 @@ def _judge_absent_symbol(req, version, check):
         return check
     first = first_version(req)
     if first and version < version_of(first):
-        if req.level == REQUIRED:
+        if level == REQUIRED:
             check.update(status=MISSING, reason=req.why,
                          hint="This kernel predates the feature: LXC needs kernel %s or later." % first)
         else:
@@ -120,26 +131,15 @@ def module_facts(release, checks, root="/"):
     loaded = loaded_modules(root)
     modules = {}
     for check in checks:
-        names = BY_ID[check["id"]].modules
-        if check["status"] != MODULE or not names:
+        req = BY_ID.get(check["id"])
+        if req is None or check["status"] != MODULE or not req.modules:
             continue
-        wanted = [name.replace("-", "_") for name in names]
+        wanted = [name.replace("-", "_") for name in req.modules]
         modules[check["id"]] = dict(
-            modules=list(names),
+            modules=list(req.modules),
             available=None if index is None else any(name in index for name in wanted),
             loaded=any(name in loaded for name in wanted))
     return modules
-
-
-def runtime_facts(release, root="/"):
-    """Facts about the running host, reported apart from the config verdicts."""
-    return dict(
-        kernel_release=release,
-        cgroup=cgroup_facts(root),
-        cgroup_namespace=cgroup_namespace(root),
-        userns_helpers=dict((name, helper_facts(name, root)) for name in ("newuidmap", "newgidmap")),
-        modules={},
-    )
 
 
 def _cgroup_versions(cgroup_mode, runtime):
@@ -153,26 +153,16 @@ def _cgroup_versions(cgroup_mode, runtime):
     if runtime is None:
         return ("v1", "v2"), "v1 and v2 (a config file: the host may boot either)"
     mode = runtime["cgroup"]["mode"]
+    layout = parameter_values(runtime, "systemd.unified_cgroup_hierarchy")
+    boot = "; systemd.unified_cgroup_hierarchy=%s on the kernel command line" % layout[-1] if layout else ""
     if mode in ("v1", "hybrid"):
-        return ("v1",), "v1 (the host runs cgroup %s)" % mode
+        return ("v1",), "v1 (the host runs cgroup %s%s)" % (mode, boot)
     if mode == "v2":
-        return ("v2",), "v2 (the host runs cgroup v2)"
+        return ("v2",), "v2 (the host runs cgroup v2%s)" % boot
     return ("v1", "v2"), "v1 and v2 (no cgroup hierarchy is mounted on the host)"
 
 
-def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_root="/", release=None):
-    """Judge a kernel config for LXC.  config=None: the running kernel (and runtime facts).
-
-    Raises KconfigError with a message for the user on bad input."""
-    if cgroup_mode not in CGROUP_MODES:
-        raise KconfigError("cgroup_mode must be one of %s, not %r." % (", ".join(CGROUP_MODES), cgroup_mode))
-    warnings = []
-    running = config is None
-    if running:
-        release = release or os.uname()[2]
-        config = find_running_config(release, runtime_root)
-    parsed = KernelConfig.from_file(config)
-
+def _version_to_judge(parsed, config, kernel_version, running, release, warnings):
     if kernel_version:
         version = parse_version(kernel_version)
         if version is None:
@@ -182,44 +172,99 @@ def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_r
         if header and header[:3] != version[:3]:
             warnings.append("kernel_version %s differs from the version %s in the header of %s; using %s."
                             % (kernel_version, parsed.header_version, config, kernel_version))
-    elif running:
+        return version
+    if running:
         version = parse_version(release)
         if version is None:
             raise KconfigError("Cannot read a version from the running kernel's release %r; pass "
                                "kernel_version." % release)
-    else:
-        version = version_of(parsed.header_version)
-        if version is None:
-            raise KconfigError(
-                "Cannot tell which kernel version %s is for: its header has neither '# Linux/<arch> X.Y.Z "
-                "Kernel Configuration' nor '# Linux kernel version: X.Y.Z'. Pass the version with the "
-                "kernel_version option (for example kernel_version: 2.6.38.6)." % config)
+        return version
+    version = version_of(parsed.header_version)
+    if version is None:
+        raise KconfigError(
+            "Cannot tell which kernel version %s is for: its header has neither '# Linux/<arch> X.Y.Z "
+            "Kernel Configuration' nor '# Linux kernel version: X.Y.Z'. Pass the version with the "
+            "kernel_version option (for example kernel_version: 2.6.38.6)." % config)
+    return version
 
-    runtime = runtime_facts(release, runtime_root) if running else None
-    versions, cgroup_why = _cgroup_versions(cgroup_mode, runtime)
-    checks = [judge(req, parsed, version, versions) for req in REQUIREMENTS]
+
+def blockers(checks):
+    """The required checks that are not met: what keeps LXC from running containers of the profile."""
+    return [dict(id=c["id"], label=c["label"], status=c["status"], reason=c["reason"], hint=c["hint"])
+            for c in checks if c["level"] == REQUIRED and c["status"] in NOT_MET]
+
+
+def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_root="/", release=None,
+                 profile=PRIVILEGED, user="root"):
+    """Judge a kernel config for LXC containers of a profile (privileged or unprivileged).
+
+    config=None: the running kernel, with what it runs with (runtime facts and checks); user is
+    who runs unprivileged containers. Raises KconfigError with a message for the user on bad input."""
+    if cgroup_mode not in CGROUP_MODES:
+        raise KconfigError("cgroup_mode must be one of %s, not %r." % (", ".join(CGROUP_MODES), cgroup_mode))
+    if profile not in PROFILES:
+        raise KconfigError("profile must be one of %s, not %r." % (", ".join(PROFILES), profile))
+    warnings = []
+    running = config is None
     if running:
-        runtime["modules"] = module_facts(release, checks, runtime_root)
+        release = release or os.uname()[2]
+        config = find_running_config(release, runtime_root)
+    parsed = KernelConfig.from_file(config)
+    version = _version_to_judge(parsed, config, kernel_version, running, release, warnings)
 
-    missing = dict((level, [c["id"] for c in checks if c["level"] == level and c["status"] == MISSING])
+    runtime = gather(release, user, runtime_root) if running else None
+    versions, cgroup_why = _cgroup_versions(cgroup_mode, runtime)
+    checks = [judge(req, parsed, version, versions, profile) for req in REQUIREMENTS]
+    if running:
+        judge_controllers(checks, runtime, versions)
+        runtime["modules"] = module_facts(release, checks, runtime_root)
+        statuses = dict((c["id"], c["status"]) for c in checks)
+        host_checks = judge_host(runtime, profile, statuses, parsed.values)
+    else:
+        host_checks = not_running_checks(profile)
+
+    everything = checks + host_checks
+    missing = dict((level, [c["id"] for c in everything if c["level"] == level and c["status"] in NOT_MET])
                    for level in LEVELS)
     result = dict(
         ready=not missing[REQUIRED],
+        profile=profile,
         kernel_version=format_version(version),
         config_source=config,
         compression=parsed.compression,
         cgroup_mode=" and ".join(versions),
         cgroup_mode_reason=cgroup_why,
-        checks=checks,
+        checks=everything,
         missing_required=missing[REQUIRED],
         missing_recommended=missing[RECOMMENDED],
-        missing_optional=missing["optional"],
+        missing_optional=missing[OPTIONAL],
+        blockers=blockers(everything),
         runtime=runtime,
         warnings=warnings,
     )
     result["report"] = render_report(result)
     result["lxc_kernel"] = dict(
-        (key, result[key]) for key in ("ready", "kernel_version", "config_source", "cgroup_mode",
+        (key, result[key]) for key in ("ready", "profile", "kernel_version", "config_source", "cgroup_mode",
                                        "missing_required", "missing_recommended"))
     result["lxc_kernel"]["status"] = dict((c["id"], c["status"]) for c in checks)
+    result["lxc_kernel"]["runtime_status"] = dict((c["id"], c["status"]) for c in host_checks)
+    result["lxc_kernel"]["blockers"] = [b["id"] for b in result["blockers"]]
     return result
+
+
+def failure(result, fail_on):
+    """The message for a task with fail_on (never, required, recommended) on this result, or None.
+
+    It names what switched off each disabled check, then ends with the ids that are not met."""
+    if fail_on == "never":
+        return None
+    ids = list(result["missing_required"])
+    if fail_on == RECOMMENDED:
+        ids += result["missing_recommended"]
+    if not ids:
+        return None
+    checks = dict((c["id"], c) for c in result["checks"])
+    off = "".join("%s: %s " % (check_id, checks[check_id]["reason"]) for check_id in ids
+                  if checks[check_id]["status"] == DISABLED)
+    return "%sKernel %s (%s) lacks what LXC needs for %s containers (%s): %s." % (
+        off, result["kernel_version"], result["config_source"], result["profile"], fail_on, ", ".join(ids))

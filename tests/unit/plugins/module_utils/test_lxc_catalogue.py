@@ -100,7 +100,9 @@ def test_ids_are_identifiers():
 
 @pytest.mark.parametrize("req", REQS, ids=IDS)
 def test_fields(req):
-    assert req.level in catalogue.LEVELS
+    assert [profile for profile, _level in req.levels] == list(catalogue.PROFILES)
+    assert all(level in catalogue.LEVELS for _profile, level in req.levels)
+    assert req.controller is None or re.match(r"^[a-z_]+$", req.controller)
     assert req.group in [name for name, _title in catalogue.GROUPS]
     assert req.cgroup in (None, "v1", "v2")
     assert req.label.strip() and req.why.strip()
@@ -122,14 +124,15 @@ def test_levels_and_groups_tables():
     names = [name for name, _title in catalogue.GROUPS]
     assert len(names) == len(set(names))
     assert {"namespaces", "cgroups", "network", "checkpoint_restore", "security", "filesystems"} <= set(names)
-    # Every group a requirement uses has a title, and every titled group is used.
-    assert set(req.group for req in REQS) == set(names)
+    # Every group a check uses has a title, and every titled group is used.
+    assert set(req.group for req in REQS) | set(check.group for check in catalogue.RUNTIME_CHECKS) == set(names)
 
 
 def test_lxc_checkconfig_mandatory_items_stay_required():
     # lxc-checkconfig's own "required" (red) items must not be weaker here.
     for check_id in ("namespaces", "ipc_namespace", "pid_namespace"):
-        assert by_id(check_id).level == catalogue.REQUIRED
+        for profile in catalogue.PROFILES:
+            assert catalogue.level_for(by_id(check_id), profile) == catalogue.REQUIRED
 
 
 # ---------------------------------------------------------------- version ranges

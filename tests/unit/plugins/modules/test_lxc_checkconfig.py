@@ -50,7 +50,8 @@ def assert_full_result(result):
     fact = result["ansible_facts"]["lxc_kernel"]
     assert fact["ready"] == result["ready"]
     assert fact["kernel_version"] == result["kernel_version"]
-    assert set(fact["status"]) == set(c["id"] for c in result["checks"])
+    assert set(fact["status"]) | set(fact["runtime_status"]) == set(c["id"] for c in result["checks"])
+    assert fact["profile"] == result["profile"]
     assert "lxc_kernel" not in result  # only as a fact
     assert "warnings" not in result or isinstance(result["warnings"], list)
 
