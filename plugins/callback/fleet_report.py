@@ -16,6 +16,9 @@ description:
     C(fleet-report.md) (for people) in O(report_dir), and to C(fleet-report-check.*) or C(fleet-report-run.*)
     by the run's mode, so the last readiness report and the last real run are both kept.
   - Hosts that were unreachable or failed appear as such, with the error and the task it came from.
+  - Each host's profile of containers (privileged or unprivileged) and what blocks it (the required checks
+    that are not met, with their reasons) come from the last M(lxchost.prep.lxc_checkconfig) result of its
+    running kernel.
   - Silent for playbooks that record nothing under C(lxchost_fleet).
 author:
   - lxchost.prep contributors (@lxchost)
@@ -54,6 +57,39 @@ from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 STATS_KEY = "lxchost_fleet"
+# The module whose results say each host's profile and what blocks it.
+CHECKER = "lxc_checkconfig"
+REASON_WIDTH = 120
+
+
+def checker_verdict(host, action, result):
+    """What an lxc_checkconfig result says of the host's running kernel - profile, ready, blockers -
+    or None for other tasks, for a config file, and for a check delegated to another host."""
+    if (action or "").split(".")[-1] != CHECKER or not isinstance(result, dict):
+        return None
+    if result.get("runtime") is None or "profile" not in result:
+        return None
+    delegated = result.get("_ansible_delegated_vars") or {}
+    if delegated.get("ansible_delegated_host") not in (None, host):
+        return None
+    blockers = [dict(id=item.get("id"), status=item.get("status"), reason=item.get("reason") or "")
+                for item in result.get("blockers") or [] if isinstance(item, dict)]
+    return dict(profile=result["profile"], ready=result.get("ready"), blockers=blockers)
+
+
+def _short(text, width=REASON_WIDTH):
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def profile_text(profile, blockers):
+    """'profile privileged: nothing blocks it', or what blocks it with the reasons; '' when unknown."""
+    if not profile:
+        return ""
+    if not blockers:
+        return "profile %s: nothing blocks it" % profile
+    return "profile %s: blocked by %s" % (profile, "; ".join(
+        "%s (%s: %s)" % (item["id"], item["status"], _short(item["reason"].rstrip("."))) for item in blockers))
 
 
 def unified_diff(diff):
@@ -89,9 +125,11 @@ def kernel_plan_text(kernel):
     return ""
 
 
-def host_row(name, entry, outcome, check_mode):
-    """One host's report: the recorded data plus what happened to it."""
+def host_row(name, entry, outcome, check_mode, verdict=None):
+    """One host's report: the recorded data plus what happened to it, and the checker's verdict
+    (profile, blockers) of its running kernel when the run had one."""
     kernel = entry.get("kernel") or {}
+    verdict = verdict or {}
     cgroup = entry.get("cgroup") or {}
     userland = entry.get("userland") or {}
     proof = entry.get("proof") or {}
@@ -127,6 +165,8 @@ def host_row(name, entry, outcome, check_mode):
         "readiness": ready,
         "missing_required": kernel.get("missing_required") or [],
         "missing_recommended": kernel.get("missing_recommended") or [],
+        "profile": kernel.get("profile") or verdict.get("profile"),
+        "blockers": kernel.get("blockers") or verdict.get("blockers") or [],
         "kernel_plan": kernel.get("plan"),
         "kernel_plan_text": kernel_plan_text(kernel) if kernel else "",
         "cgroup_line": cgroup.get("line"),
@@ -189,6 +229,8 @@ def render_text(report):
             if r["missing_recommended"]:
                 lines.append("  missing recommended: " + ", ".join(r["missing_recommended"]))
             lines.append("  " + r["kernel_plan_text"])
+        if r["profile"]:
+            lines.append("  " + profile_text(r["profile"], r["blockers"]))
         if r["cgroup_line"] or r["cgroup_reason"]:
             reason = r["cgroup_reason"] or ""
             if len(reason) > 160:  # the full reason is in the report files
@@ -239,6 +281,8 @@ def render_markdown(report):
             verdict = "ready" if r["ready"] else "missing " + ", ".join(r["missing_required"])
             lines.append("- kernel %s from `%s`: %s" % (r["kernel_release"] or r["kernel_version"], r["config_source"], verdict))
             lines.append("- %s" % r["kernel_plan_text"])
+        if r["profile"]:
+            lines.append("- %s" % profile_text(r["profile"], r["blockers"]))
         if r["cgroup_line"]:
             lines.append("- cgroups: `%s` (%s)" % (r["cgroup_line"], r["cgroup_reason"]))
         if r["fstab_diff"]:
@@ -262,6 +306,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self._outcomes = {}
+        self._verdicts = {}
         self._playbook = None
         self._playbook_dir = os.getcwd()
 
@@ -281,7 +326,17 @@ class CallbackModule(CallbackBase):
         self._outcomes.setdefault(result._host.get_name(), {})[status] = {
             "status": status, "task": result._task.get_name(), "error": " ".join(str(error).split())}
 
+    def _record_verdict(self, result):
+        host = result._host.get_name()
+        verdict = checker_verdict(host, getattr(result._task, "action", None), result._result)
+        if verdict is not None:
+            self._verdicts[host] = verdict  # the last check wins: after a kernel build, the new kernel's
+
+    def v2_runner_on_ok(self, result):
+        self._record_verdict(result)
+
     def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record_verdict(result)  # fail_on returns the whole verdict with the failure
         if not ignore_errors:
             self._record(result, "failed")
 
@@ -307,7 +362,7 @@ class CallbackModule(CallbackBase):
             else:
                 outcome = {"status": "ok"}
             outcome["changed"] = stats.changed.get(name, 0)
-            rows.append(host_row(name, fleet.get(name) or {}, outcome, check_mode))
+            rows.append(host_row(name, fleet.get(name) or {}, outcome, check_mode, self._verdicts.get(name)))
         summary = {
             "hosts": len(rows),
             "ok": sum(1 for r in rows if r["status"] == "ok"),

@@ -82,6 +82,27 @@ options:
     type: str
     choices: [auto, v1, v2, both]
     default: auto
+  profile:
+    description:
+      - The containers the host is to run, which decides how much each check matters (the levels per profile
+        are data in the collection's catalogue).
+      - C(privileged) - root in the container is root on the host (LXC's classic setup, what
+        lxchost.prep.lxc_proof runs). User namespaces are recommended; their switches, id-mapping helpers and
+        subordinate ids are not judged.
+      - C(unprivileged) - containers in a user namespace with id maps. C(CONFIG_USER_NS) becomes required, and so
+        do, on the running kernel, user namespaces switched on (C(user_namespace.enable),
+        C(user.max_user_namespaces), C(kernel.unprivileged_userns_clone) and
+        C(kernel.apparmor_restrict_unprivileged_userns) for a user other than root), newuidmap and newgidmap
+        (for a user other than root) and 65536 subordinate user and group ids for O(unprivileged_user).
+    type: str
+    choices: [privileged, unprivileged]
+    default: privileged
+  unprivileged_user:
+    description:
+      - With O(profile=unprivileged), the user who runs the containers; their subordinate ids are looked up by
+        name and by uid. The switches that only stop users other than root spare C(root).
+    type: str
+    default: root
   fail_on:
     description:
       - Fail the task when checks of this level (or a stricter one) are not met - options missing, or, on the
@@ -94,6 +115,8 @@ options:
     default: never
 notes:
   - No root is needed to check a readable config file.
+  - The checks of the running host read C(/proc), C(/sys) and C(/etc) only; they run nothing and change
+    nothing.
   - Levels - C(required) are options without which LXC cannot start a container; C(recommended)
     are what a usual LXC host uses (cgroup controllers, veth, bridge, lxc-net's NAT, seccomp);
     C(optional) are for particular features (macvlan, checkpoint/restore, overlayfs snapshots).
@@ -121,6 +144,13 @@ EXAMPLES = r"""
     config: /usr/src/linux-6.1/.config
     cgroup_mode: v2
     fail_on: recommended
+
+- name: Can this host run unprivileged containers for the user lxc?
+  lxchost.prep.lxc_checkconfig:
+    profile: unprivileged
+    unprivileged_user: lxc
+    fail_on: required
+  register: lxc_unprivileged_check
 
 - name: Check an old config whose header was lost
   lxchost.prep.lxc_checkconfig:
@@ -347,6 +377,8 @@ def main():
             config=dict(type="path"),
             kernel_version=dict(type="str"),
             cgroup_mode=dict(type="str", default="auto", choices=["auto", "v1", "v2", "both"]),
+            profile=dict(type="str", default="privileged", choices=["privileged", "unprivileged"]),
+            unprivileged_user=dict(type="str", default="root"),
             fail_on=dict(type="str", default="never", choices=["required", "recommended", "never"]),
         ),
         supports_check_mode=True,
@@ -356,7 +388,8 @@ def main():
         module.fail_json(msg=problem)
     try:
         result = check_kernel(config=module.params["config"], kernel_version=module.params["kernel_version"],
-                              cgroup_mode=module.params["cgroup_mode"])
+                              cgroup_mode=module.params["cgroup_mode"], profile=module.params["profile"],
+                              user=module.params["unprivileged_user"])
     except KconfigError as exc:
         module.fail_json(msg=str(exc))
 

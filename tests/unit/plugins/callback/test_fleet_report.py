@@ -48,10 +48,23 @@ def stats_for(fleet, processed=(), failures=(), dark=(), changed=None):
 class Result(object):
     """The parts of a TaskResult the callback reads."""
 
-    def __init__(self, host, task, result, ignore_errors=False):
+    def __init__(self, host, task, result, ignore_errors=False, action="ansible.builtin.command"):
         self._host = type("Host", (), {"get_name": lambda self: host})()
-        self._task = type("Task", (), {"get_name": lambda self: task, "ignore_errors": ignore_errors})()
+        self._task = type("Task", (), {"get_name": lambda self: task, "ignore_errors": ignore_errors,
+                                       "action": action})()
         self._result = result
+
+
+CHECKER = "lxchost.prep.lxc_checkconfig"
+
+
+def verdict(profile, blockers=(), runtime=True, **extra):
+    """An lxc_checkconfig result, as much of it as the callback reads."""
+    result = {"profile": profile, "ready": not blockers, "runtime": {"kernel_release": "6.8.0-31-generic"} if runtime
+              else None, "blockers": [{"id": check_id, "label": check_id, "status": status, "reason": reason,
+                                       "hint": "do something"} for check_id, status, reason in blockers]}
+    result.update(extra)
+    return result
 
 
 @pytest.fixture
@@ -168,3 +181,39 @@ def test_a_build_asked_for_on_a_ready_kernel_and_how_containers_are_confined(cal
     assert ("kernel build asked for (lxchost_site_build_kernel: always; the running kernel is ready), "
             "on builder buildbox") in text
     assert "  AppArmor: enforced - profiles loaded" in text
+
+
+def test_each_hosts_profile_and_what_blocks_it(callback, tmp_path):
+    blocked = [("apparmor_restrict_unprivileged_userns", "disabled",
+                "kernel.apparmor_restrict_unprivileged_userns = 1 on this host: user ubuntu cannot use user "
+                "namespaces. " + "Unprivileged containers run in a user namespace; " * 4)]
+    callback.v2_runner_on_ok(Result("ready-1", "Check the running kernel's config", verdict("privileged"), action=CHECKER))
+    callback.v2_runner_on_failed(Result("old-2", "Check the running kernel's config", dict(
+        verdict("unprivileged", blocked), failed=True, msg="lacks what LXC needs"), action=CHECKER))
+    # Not the host's running kernel: a config file, and a check delegated to a builder.
+    callback.v2_runner_on_ok(Result("old-3", "Check the config", verdict("unprivileged", blocked, runtime=False),
+                                    action=CHECKER))
+    callback.v2_runner_on_ok(Result("old-3", "Find the running kernel's config", verdict(
+        "unprivileged", blocked, _ansible_delegated_vars={"ansible_delegated_host": "buildbox"}), action=CHECKER))
+    callback.v2_runner_on_ok(Result("ready-1", "Something else", verdict("unprivileged", blocked)))
+    callback.v2_playbook_on_stats(stats_for(FLEET, processed=list(FLEET), failures=["old-2"]))
+    text = "\n".join(callback.lines)
+    assert "  profile privileged: nothing blocks it" in text
+    line = [item for item in callback.lines if item.startswith("  profile unprivileged: blocked by ")][0]
+    assert line.startswith("  profile unprivileged: blocked by apparmor_restrict_unprivileged_userns (disabled: "
+                           "kernel.apparmor_restrict_unprivileged_userns = 1 on this host")
+    assert line.endswith("...)") and len(line) <= len("  profile unprivileged: blocked by ") + 200
+    rows = dict((row["host"], row) for row in json.loads((tmp_path / "reports" / "fleet-report.json").read_text())["hosts"])
+    assert rows["ready-1"]["profile"] == "privileged" and rows["ready-1"]["blockers"] == []
+    assert [item["id"] for item in rows["old-2"]["blockers"]] == ["apparmor_restrict_unprivileged_userns"]
+    assert rows["old-3"]["profile"] is None and rows["old-3"]["blockers"] == []
+    assert "- profile unprivileged: blocked by apparmor_restrict_unprivileged_userns" in (
+        tmp_path / "reports" / "fleet-report.md").read_text()
+
+
+def test_the_last_check_of_a_host_wins(callback):
+    blocked = [("newuidmap", "missing", "newuidmap is not installed.")]
+    callback.v2_runner_on_ok(Result("ready-1", "Check", verdict("unprivileged", blocked), action=CHECKER))
+    callback.v2_runner_on_ok(Result("ready-1", "Check after the build", verdict("unprivileged"), action="lxc_checkconfig"))
+    callback.v2_playbook_on_stats(stats_for({"ready-1": FLEET["ready-1"]}, processed=["ready-1"]))
+    assert "  profile unprivileged: nothing blocks it" in callback.lines

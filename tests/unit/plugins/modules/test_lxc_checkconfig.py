@@ -262,3 +262,24 @@ def test_running_kernel(tmp_path):
     assert result["runtime"]["kernel_release"] == os.uname()[2]
     assert result["runtime"]["cgroup"]["mode"] in ("v1", "hybrid", "v2", "none")
     assert "--- Running host ---" in result["report"]
+
+
+# ---------------------------------------------------------------- profiles
+
+def test_profile_decides_the_level_of_user_namespaces(tmp_path):
+    path = write_config(tmp_path, "6.1.0", dict(BASE, USER_NS="n"), name="no-userns")
+    rc, privileged, _err = run_module(tmp_path, {"config": path, "fail_on": "required"})
+    assert rc == 0 and privileged["ready"] is True and privileged["profile"] == "privileged"
+    assert "user_namespace" in privileged["missing_recommended"]
+    rc, unprivileged, _err = run_module(tmp_path, {"config": path, "fail_on": "required", "profile": "unprivileged",
+                                                   "unprivileged_user": "lxc"})
+    assert rc == 1 and unprivileged["ready"] is False
+    assert unprivileged["msg"].endswith("lacks what LXC needs for unprivileged containers (required): user_namespace.")
+    assert [b["id"] for b in unprivileged["blockers"]] == ["user_namespace"]
+    assert unprivileged["ansible_facts"]["lxc_kernel"]["blockers"] == ["user_namespace"]
+    assert "Profile: unprivileged containers" in unprivileged["report"]
+
+
+def test_bad_profile(tmp_path, good_config):
+    rc, result, _err = run_module(tmp_path, {"config": good_config, "profile": "rootless"})
+    assert rc == 1 and "profile" in result["msg"]
