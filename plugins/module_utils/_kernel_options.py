@@ -27,16 +27,16 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import
     LEVELS,
     PRIVILEGED,
     REQUIREMENTS,
+    chosen_symbol,
     level_for,
     needs_for,
-    symbols_for,
 )
 
 ENABLED_VALUES = ("y", "m")
 
 # The version of the rules that apply the catalogue (lxc_settings, plan, the audit). Raise it when
 # they change what a config gets: every config made with the old rules is then made again.
-RULES_VERSION = 1
+RULES_VERSION = 2
 # Requirement fields that are only words for people: a new text does not change any config.
 _TEXT_FIELDS = ("label", "menu", "why")
 
@@ -69,10 +69,11 @@ def srcarch(machine):
 def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), config_values=None, profile=PRIVILEGED):
     """The catalogue as an ordered list of (symbol, requirement id) to switch on for ``version``.
 
-    For each requirement of the given levels (and cgroup versions) whose only_if holds in
-    ``config_values``: first its ``needs``, then its first symbol that exists in ``version``.
-    Requirements with no symbol in this version (built in, or gone) need nothing. Each symbol
-    appears once, where it is first needed.
+    For each requirement of the given levels (for the profile) and cgroup versions whose only_if
+    holds in ``config_values``: first its ``needs``, then the symbol the checker reports for it
+    (_lxc_catalogue.chosen_symbol: the file-evidence rule on ``config_values``). Requirements with no
+    symbol in this kernel (built in, or gone) need nothing. Each symbol appears once, where it is
+    first needed.
     """
     parsed = parse_version(version)
     if parsed is None:
@@ -88,10 +89,10 @@ def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), confi
             continue
         if any(values.get(name) not in ENABLED_VALUES for name in req.only_if):
             continue
-        symbols = symbols_for(req, parsed)
-        if not symbols:
+        chosen = chosen_symbol(req, parsed, values)
+        if chosen is None:
             continue
-        for name in needs_for(req, parsed) + [symbols[0].name]:
+        for name in needs_for(req, parsed, values) + [chosen.name]:
             if name not in seen:
                 seen.add(name)
                 settings.append((name, req.id))

@@ -17,7 +17,27 @@ Symbols are written without the CONFIG_ prefix.  A symbol is either a plain name
 kernel) or ``(name, since, until)``: valid for kernel versions ``since <= v < until`` (either may
 be None).  Several symbols valid for the same version are alternatives: any one enabled passes.
 Version gates are the kernel release that added or removed the symbol (see the research notes in
-docs/ for the kernel commits).
+docs/ for the kernel commits).  A fourth element MEANING marks a range that says something else:
+when an option that exists before and after it stands for this requirement (CGROUPS gives cgroup
+namespaces only from 4.6; NF_NAT is IPv4 NAT before 3.7 and from 5.1, and only the NAT core in
+between).
+
+The file is the evidence; version gates only fill in what it does not say.  Vendors backport
+options to older kernels (CentOS 5's 2.6.18 has CONFIG_EVENTFD, RHEL 6's 2.6.32 has
+CONFIG_NETFILTER_XT_TARGET_CHECKSUM) and keep options mainline removed, so a config is judged by
+this rule (symbols_for, chosen_symbol):
+
+1. A feature built in from a version on (``builtin_since``) is built in from that version,
+   whatever the file says: nothing can switch it off.
+2. An option the file mentions - set to y or m, to another value, or listed as ``# CONFIG_X is
+   not set`` - exists in that kernel, whatever its version gate says, and is judged from the file.
+3. Version gates decide only for options the file does not mention: such an option counts when
+   its range holds for the kernel version (it is then missing from the file).
+4. A MEANING range always holds: the file shows that the option exists, never what it means.
+
+Of the symbols that count, one set to y wins, then one set to m, then the first the file
+mentions, then the first in catalogue order; that one is reported, and switched on by a fix.
+No symbol counts: the feature is built in (1), predates this kernel, or was removed from it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -58,7 +78,11 @@ GROUPS = (
     ("host", "Running host"),
 )
 
-Symbol = namedtuple("Symbol", "name since until")
+Symbol = namedtuple("Symbol", "name since until gate")
+# What a symbol's range says: when the option exists (the file can overrule it), or when an option
+# that exists anyway means this requirement (only the version decides).
+EXISTS = "exists"
+MEANING = "meaning"
 
 Requirement = namedtuple(
     "Requirement",
@@ -84,7 +108,8 @@ def _req(id, label, group, level, symbols, why, menu="", builtin_since=None, cgr
 
 
 def _symbols(names):
-    return tuple(Symbol(s, None, None) if isinstance(s, str) else Symbol(*s) for s in names)
+    return tuple(Symbol(s, None, None, EXISTS) if isinstance(s, str) else Symbol(*(tuple(s) + (EXISTS,))[:4])
+                 for s in names)
 
 
 NS_MENU = "General setup > Namespaces support > "
@@ -124,7 +149,7 @@ REQUIREMENTS = (
          "LXC places every container in its own cgroup to account and limit it.",
          "General setup > Control Group support"),
     _req("cgroup_namespace", "Cgroup namespace", "cgroups", RECOMMENDED,
-         [("CGROUP_NS", "2.6.24", "3.0"), ("CGROUPS", "4.6", None)],
+         [("CGROUP_NS", "2.6.24", "3.0"), ("CGROUPS", "4.6", None, MEANING)],
          "Hides the host's cgroup tree from the container; part of cgroup core since 4.6 "
          "(the old ns_cgroup subsystem was removed in 3.0, kernel a77aea92010a).",
          CG_MENU.rstrip(" >")),
@@ -184,12 +209,12 @@ REQUIREMENTS = (
          "Unlocks the netfilter options below in menuconfig.", NF_MENU + "Advanced netfilter configuration",
          needs=("NETFILTER",)),
     _req("nf_nat_ipv4", "IPv4 NAT", "network", RECOMMENDED,
-         [("NF_NAT", None, "3.7"), ("NF_NAT_IPV4", "3.7", "5.1"), ("NF_NAT", "5.1", None)],
+         [("NF_NAT", None, "3.7", MEANING), ("NF_NAT_IPV4", "3.7", "5.1"), ("NF_NAT", "5.1", None, MEANING)],
          "lxc-net masquerades container traffic; NF_NAT_IPV4 exists only from 3.7 to 5.0 "
          "(kernel 3bf195ae6037 folded it into NF_NAT).", NF_CORE + "Netfilter NAT",
          modules=("nf_nat_ipv4", "nf_nat"), needs=("NETFILTER", "NF_CONNTRACK")),
     _req("nf_nat_ipv6", "IPv6 NAT", "network", OPTIONAL,
-         [("NF_NAT_IPV6", "3.7", "5.1"), ("NF_NAT", "5.1", None)],
+         [("NF_NAT_IPV6", "3.7", "5.1"), ("NF_NAT", "5.1", None, MEANING)],
          "IPv6 masquerading for containers; IPv6 NAT exists from 3.7.", NF_CORE + "Netfilter NAT",
          modules=("nf_nat_ipv6", "nf_nat"), needs=("NETFILTER", "NF_CONNTRACK", "IPV6")),
     _req("ip_nf_target_masquerade", "IPv4 MASQUERADE target", "network", RECOMMENDED,
@@ -234,13 +259,13 @@ REQUIREMENTS = (
          NF_MENU + "IP: Netfilter Configuration > IPv4 nf_tables support", modules=("nf_tables_ipv4",),
          needs=("NF_TABLES",)),
     _req("nft_nat", "nftables NAT chains", "network", RECOMMENDED,
-         [("NFT_CHAIN_NAT_IPV4", "3.13", "5.1"), ("NFT_NAT", "5.1", None)],
+         [("NFT_CHAIN_NAT_IPV4", "3.13", "5.1"), ("NFT_NAT", "5.1", None, MEANING)],
          "lxc-net's postrouting chain is of type nat (NFT_CHAIN_NAT_IPV4 until 5.0, nft's nat module "
          "since 5.1).", NF_CORE + "Netfilter nf_tables nat module",
          modules=("nft_chain_nat_ipv4", "nft_chain_nat", "nft_nat"),
          needs=("NF_TABLES", "NF_TABLES_IPV4", "NETFILTER", "NF_CONNTRACK", "NF_NAT")),
     _req("nft_masq", "nftables masquerade", "network", RECOMMENDED,
-         [("NFT_MASQ_IPV4", "3.18", "5.1"), ("NFT_MASQ", "5.1", None)],
+         [("NFT_MASQ_IPV4", "3.18", "5.1"), ("NFT_MASQ", "5.1", None, MEANING)],
          "lxc-net masquerades container traffic with nft's masquerade statement (NFT_MASQ_IPV4 on top "
          "of NFT_MASQ until 5.0).", NF_CORE + "Netfilter nf_tables masquerade support",
          modules=("nft_masq_ipv4", "nft_masq"),
@@ -436,14 +461,42 @@ def in_range(symbol, version):
             and (symbol.until is None or version < version_of(symbol.until)))
 
 
-def symbols_for(req, version):
-    """The symbols of req that exist in this kernel version, in catalogue order."""
-    return [sym for sym in req.symbols if in_range(sym, version)]
+def counts(symbol, version, values=None):
+    """Whether a symbol counts for its requirement in this kernel, by the file-evidence rule of the
+    module docstring (values: the config's {symbol: value}; None judges by version alone)."""
+    if symbol.gate == EXISTS and values is not None and symbol.name in values:
+        return True
+    return in_range(symbol, version)
 
 
-def needs_for(req, version):
-    """The names req needs switched on first in this kernel version (for hints and kernel builds)."""
-    return [sym.name for sym in req.needs if in_range(sym, version)]
+def symbols_for(req, version, values=None):
+    """The symbols that stand for req in this kernel, in catalogue order (the file-evidence rule);
+    none from the version on which the feature is built in."""
+    if req.builtin_since and version >= version_of(req.builtin_since):
+        return []
+    found = []
+    for sym in req.symbols:
+        if counts(sym, version, values) and sym.name not in [other.name for other in found]:
+            found.append(sym)
+    return found
+
+
+def chosen_symbol(req, version, values=None):
+    """The symbol reported for req, and switched on by a fix: y wins, then m, then the first the file
+    mentions, then the first that counts; None when none counts."""
+    found = symbols_for(req, version, values)
+    values = values or {}
+    for wanted in ("y", "m"):
+        for sym in found:
+            if values.get(sym.name) == wanted:
+                return sym
+    mentioned = [sym for sym in found if sym.name in values]
+    return (mentioned or found or [None])[0]
+
+
+def needs_for(req, version, values=None):
+    """The names req needs switched on first in this kernel (for hints and kernel builds)."""
+    return [sym.name for sym in req.needs if counts(sym, version, values)]
 
 
 def first_version(req):

@@ -38,11 +38,11 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import
     RECOMMENDED,
     REQUIRED,
     REQUIREMENTS,
+    chosen_symbol,
     first_version,
     last_version,
     level_for,
     needs_for,
-    symbols_for,
     version_of,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_report import render_report
@@ -59,18 +59,21 @@ CGROUP_MODES = ("auto", "v1", "v2", "both")
 NOT_MET = (MISSING, DISABLED)
 
 
-def _hint_enable(req, symbol, version):
+def _hint_enable(req, symbol, version, values):
     hint = "Set CONFIG_%s=y" % symbol
     if req.menu:
         hint += " (menuconfig: %s)" % req.menu
-    needs = needs_for(req, version)
+    needs = needs_for(req, version, values)
     if needs:
         hint += ", with %s" % ", ".join("CONFIG_%s" % need for need in needs)
     return hint + ", and rebuild the kernel."
 
 
 def judge(req, config, version, cgroup_versions, profile=PRIVILEGED):
-    """One check of one requirement: a dict as the module returns it in ``checks``."""
+    """One check of one requirement: a dict as the module returns it in ``checks``.
+
+    The file is the evidence; version gates only fill in what it does not say (the rule is written
+    in _lxc_catalogue's docstring)."""
     level = level_for(req, profile)
     check = dict(id=req.id, label=req.label, group=req.group, level=level,
                  symbol=None, value=None, status=None, reason=None, hint=None)
@@ -84,14 +87,14 @@ def judge(req, config, version, cgroup_versions, profile=PRIVILEGED):
         check.update(status=NOT_APPLICABLE, reason="Only applies with %s, which this config lacks."
                      % ", ".join("CONFIG_%s" % name for name in unmet))
         return check
+    if req.builtin_since and version >= version_of(req.builtin_since):
+        check.update(status=NOT_APPLICABLE,
+                     reason="Always built in since %s: there is no option to set." % req.builtin_since)
+        return check
 
-    symbols = symbols_for(req, version)
-    if not symbols:
+    chosen = chosen_symbol(req, version, config.values)
+    if chosen is None:
         return _judge_absent_symbol(req, version, level, check)
-
-    # Alternatives: built in beats a module, a module beats missing; else report the first.
-    chosen = next((sym for sym in symbols if config.value(sym.name) == "y"),
-                  next((sym for sym in symbols if config.value(sym.name) == "m"), symbols[0]))
     value = config.value(chosen.name)
     check.update(symbol="CONFIG_%s" % chosen.name, value=value if value in ("y", "m", "n", None) else "n")
     if value == "y":
@@ -103,16 +106,12 @@ def judge(req, config, version, cgroup_versions, profile=PRIVILEGED):
     else:
         check["status"] = MISSING
         check["reason"] = req.why
-        check["hint"] = _hint_enable(req, chosen.name, version)
+        check["hint"] = _hint_enable(req, chosen.name, version, config.values)
     return check
 
 
 def _judge_absent_symbol(req, version, level, check):
-    """No symbol of req exists in this version: built in, not yet there, or gone."""
-    if req.builtin_since and version >= version_of(req.builtin_since):
-        check.update(status=NOT_APPLICABLE,
-                     reason="Always built in since %s: there is no option to set." % req.builtin_since)
-        return check
+    """No symbol of req counts in this kernel: not yet there, or gone."""
     first = first_version(req)
     if first and version < version_of(first):
         if level == REQUIRED:

@@ -98,11 +98,15 @@ GATES = [
     ("file_capabilities", "2.6.32", {}, MISSING, "CONFIG_SECURITY_FILE_CAPABILITIES"),
     ("file_capabilities", "2.6.33", {}, NOT_APPLICABLE, None),
     ("file_capabilities", "2.6.38.6", {"SECURITY_FILE_CAPABILITIES": "n"}, NOT_APPLICABLE, None),
-    # Memory controller renamed in 3.6 (c255a458): the other name does not count.
+    # Memory controller renamed in 3.6 (c255a458). A name the file sets exists in that kernel
+    # (a vendor's backport or a name kept), whatever the version: the file is the evidence.
     ("cgroup_memory", "3.5", {"CGROUP_MEM_RES_CTLR": "y"}, ENABLED, "CONFIG_CGROUP_MEM_RES_CTLR"),
-    ("cgroup_memory", "3.5", {"MEMCG": "y"}, MISSING, "CONFIG_CGROUP_MEM_RES_CTLR"),
+    ("cgroup_memory", "3.5", {"MEMCG": "y"}, ENABLED, "CONFIG_MEMCG"),
+    ("cgroup_memory", "3.5", {}, MISSING, "CONFIG_CGROUP_MEM_RES_CTLR"),
     ("cgroup_memory", "3.6", {"MEMCG": "y"}, ENABLED, "CONFIG_MEMCG"),
-    ("cgroup_memory", "3.6", {"CGROUP_MEM_RES_CTLR": "y"}, MISSING, "CONFIG_MEMCG"),
+    ("cgroup_memory", "3.6", {"CGROUP_MEM_RES_CTLR": "y"}, ENABLED, "CONFIG_CGROUP_MEM_RES_CTLR"),
+    ("cgroup_memory", "3.6", {"CGROUP_MEM_RES_CTLR": "n"}, MISSING, "CONFIG_CGROUP_MEM_RES_CTLR"),
+    ("cgroup_memory", "3.6", {}, MISSING, "CONFIG_MEMCG"),
     ("cgroup_memory", "2.6.25", {"CGROUP_MEM_RES_CTLR": "y"}, ENABLED, "CONFIG_CGROUP_MEM_RES_CTLR"),
     # IPv4 NAT: NF_NAT before 3.7, NF_NAT_IPV4 from 3.7 to 5.0, NF_NAT again from 5.1 (3bf195ae6037).
     ("nf_nat_ipv4", "3.6", {"NF_NAT": "m"}, MODULE, "CONFIG_NF_NAT"),
@@ -110,7 +114,8 @@ GATES = [
     ("nf_nat_ipv4", "3.7", {"NF_NAT_IPV4": "y"}, ENABLED, "CONFIG_NF_NAT_IPV4"),
     ("nf_nat_ipv4", "5.0", {"NF_NAT_IPV4": "m", "NF_NAT": "m"}, MODULE, "CONFIG_NF_NAT_IPV4"),
     ("nf_nat_ipv4", "5.1", {"NF_NAT": "m"}, MODULE, "CONFIG_NF_NAT"),
-    ("nf_nat_ipv4", "5.1", {"NF_NAT_IPV4": "y"}, MISSING, "CONFIG_NF_NAT"),
+    ("nf_nat_ipv4", "5.1", {"NF_NAT_IPV4": "y"}, ENABLED, "CONFIG_NF_NAT_IPV4"),  # the file says it exists
+    ("nf_nat_ipv4", "5.1", {"NF_NAT_IPV4": "n"}, MISSING, "CONFIG_NF_NAT_IPV4"),
     ("nf_nat_ipv6", "3.6", {"NF_NAT": "y"}, NOT_APPLICABLE, None),
     ("nf_nat_ipv6", "3.7", {"NF_NAT_IPV6": "m"}, MODULE, "CONFIG_NF_NAT_IPV6"),
     ("nf_nat_ipv6", "5.0", {"NF_NAT_IPV6": "n", "NF_NAT": "y"}, MISSING, "CONFIG_NF_NAT_IPV6"),
@@ -138,11 +143,14 @@ GATES = [
     # ns_cgroup until 2.6.39, gone in 3.0 (a77aea92010a), cgroup namespaces part of cgroups from 4.6.
     ("cgroup_namespace", "2.6.39", {"CGROUP_NS": "y"}, ENABLED, "CONFIG_CGROUP_NS"),
     ("cgroup_namespace", "2.6.39", {}, MISSING, "CONFIG_CGROUP_NS"),
-    ("cgroup_namespace", "3.0", {"CGROUP_NS": "y"}, NOT_APPLICABLE, None),
+    ("cgroup_namespace", "3.0", {"CGROUP_NS": "y"}, ENABLED, "CONFIG_CGROUP_NS"),  # kept by its vendor
+    ("cgroup_namespace", "3.0", {}, NOT_APPLICABLE, None),
     ("cgroup_namespace", "4.5", {}, NOT_APPLICABLE, None),
     ("cgroup_namespace", "4.6", {}, ENABLED, "CONFIG_CGROUPS"),
     # MASQUERADE: from 5.2 IP_NF_TARGET_MASQUERADE only selects NETFILTER_XT_TARGET_MASQUERADE; either passes.
-    ("ip_nf_target_masquerade", "5.1", {"NETFILTER_XT_TARGET_MASQUERADE": "y"}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
+    ("ip_nf_target_masquerade", "5.1", {"NETFILTER_XT_TARGET_MASQUERADE": "y"}, ENABLED,
+     "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),  # backported: the file says it exists
+    ("ip_nf_target_masquerade", "5.1", {}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
     ("ip_nf_target_masquerade", "5.2", {"NETFILTER_XT_TARGET_MASQUERADE": "m"}, MODULE,
      "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),
     ("ip_nf_target_masquerade", "6.1", {"IP_NF_TARGET_MASQUERADE": "y", "NETFILTER_XT_TARGET_MASQUERADE": "m"}, ENABLED,
@@ -150,6 +158,17 @@ GATES = [
     ("ip_nf_target_masquerade", "6.1", {"IP_NF_TARGET_MASQUERADE": "m", "NETFILTER_XT_TARGET_MASQUERADE": "y"}, ENABLED,
      "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),
     ("ip_nf_target_masquerade", "6.1", {}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
+    # Backports: the file has an option mainline added later (CentOS 5's EVENTFD, RHEL 6's CHECKSUM).
+    ("eventfd", "2.6.18", {"EVENTFD": "y"}, ENABLED, "CONFIG_EVENTFD"),
+    ("eventfd", "2.6.18", {}, NOT_APPLICABLE, None),
+    ("netfilter_xt_target_checksum", "2.6.32", {"NETFILTER_XT_TARGET_CHECKSUM": "m"}, MODULE,
+     "CONFIG_NETFILTER_XT_TARGET_CHECKSUM"),
+    ("netfilter_xt_target_checksum", "2.6.32", {"NETFILTER_XT_TARGET_CHECKSUM": "n"}, MISSING,
+     "CONFIG_NETFILTER_XT_TARGET_CHECKSUM"),
+    ("netfilter_xt_target_checksum", "2.6.32", {}, NOT_APPLICABLE, None),
+    # A range that says what an option means is never overruled by the file (CGROUPS before 4.6).
+    ("cgroup_namespace", "4.5", {"CGROUPS": "y"}, NOT_APPLICABLE, None),
+    ("nft_nat", "4.19", {"NFT_NAT": "m"}, MISSING, "CONFIG_NFT_CHAIN_NAT_IPV4"),
     # Others with a first version.
     ("checkpoint_restore", "3.2", {}, NOT_APPLICABLE, None),
     ("checkpoint_restore", "3.3", {"CHECKPOINT_RESTORE": "y"}, ENABLED, "CONFIG_CHECKPOINT_RESTORE"),
@@ -748,11 +767,15 @@ def test_judge_properties(version, values, cgroups):
         check = judge(req, config, version, cgroups)
         assert check["status"] in STATUSES
         assert check["value"] in ("y", "m", "n", None)
+        builtin = req.builtin_since and version >= parse_version(req.builtin_since)
         if check["symbol"] is not None:
             name = check["symbol"][len("CONFIG_"):]
-            valid = [s for s in req.symbols
-                     if (s.since is None or version >= parse_version(s.since))
-                     and (s.until is None or version < parse_version(s.until))]
+            # The file-evidence rule, restated: an option the file mentions exists, unless its range
+            # says what it means; the version decides for the others; nothing once built in.
+            valid = [s for s in req.symbols if not builtin and (
+                (s.gate == catalogue.EXISTS and s.name in values)
+                or ((s.since is None or version >= parse_version(s.since))
+                    and (s.until is None or version < parse_version(s.until))))]
             assert name in [s.name for s in valid]
             # Enabled/module exactly when one of the valid symbols is y/m.
             on = any(values.get(s.name) in ("y", "m") for s in valid)
