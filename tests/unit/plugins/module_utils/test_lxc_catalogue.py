@@ -311,7 +311,7 @@ def test_meaning_ranges_are_the_listed_ones():
 
 
 def test_the_file_evidence_rule_is_written_in_the_docstring():
-    doc = catalogue.__doc__
+    doc = " ".join(catalogue.__doc__.split())
     assert "The file is the evidence" in doc and "is not set" in doc and "MEANING" in doc
     assert "builtin_since" in doc
 
