@@ -24,6 +24,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     format_version,
     parse_version,
 )
+from ansible_collections.lxchost.prep.plugins.module_utils._kernel_options import fragment_lines, lxc_settings
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import (
     BY_ID,
     DISABLED,
@@ -57,6 +58,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_runtime import (
 CGROUP_MODES = ("auto", "v1", "v2", "both")
 # Statuses of a check that is not met: fail_on and ready count both.
 NOT_MET = (MISSING, DISABLED)
+HOST_GROUP = "host"
 
 
 def _hint_enable(req, symbol, version, values):
@@ -193,16 +195,44 @@ def blockers(checks):
             for c in checks if c["level"] == REQUIRED and c["status"] in NOT_MET]
 
 
+def fragment(checks, parsed, version, versions, profile, levels):
+    """The fix fragment (merge_config.sh format) for the missing config checks of these levels: their
+    options with what they need first, from the same plan the kernel_build role applies. Checks a
+    config cannot fix (switched off on the host, or a kernel too old for the feature) are named in
+    comments. Empty when nothing of these levels is missing."""
+    wanted = [c for c in checks if c["level"] in levels and c["status"] in NOT_MET and c["group"] != HOST_GROUP]
+    fixable = [c["id"] for c in wanted if c["status"] == MISSING and c["symbol"]]
+    if not wanted:
+        return ""
+    labels = dict((c["id"], c["label"]) for c in checks)
+    settings = lxc_settings(format_version(version), levels, versions, parsed.values, profile, requirements=fixable)
+    lines = ["# The options LXC needs that %s lacks (kernel %s, %s containers, levels %s)." % (
+        parsed.source, format_version(version), profile, ", ".join(levels)),
+             "# Merge it: scripts/kconfig/merge_config.sh -m .config THIS_FILE, then make olddefconfig."]
+    for check in wanted:
+        if check["status"] == DISABLED:
+            lines.append("# %s is built in but switched off on this host: no config line changes that (see its "
+                         "hint)." % check["id"])
+        elif not check["symbol"]:
+            lines.append("# %s: %s" % (check["id"], check["hint"]))
+    lines.extend(fragment_lines(settings, parsed.values, labels))
+    return "\n".join(lines) + "\n"
+
+
 def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_root="/", release=None,
-                 profile=PRIVILEGED, user="root"):
+                 profile=PRIVILEGED, user="root", fragment_levels=(REQUIRED, RECOMMENDED)):
     """Judge a kernel config for LXC containers of a profile (privileged or unprivileged).
 
     config=None: the running kernel, with what it runs with (runtime facts and checks); user is
-    who runs unprivileged containers. Raises KconfigError with a message for the user on bad input."""
+    who runs unprivileged containers. fragment_levels: the levels the fix fragment switches on.
+    Raises KconfigError with a message for the user on bad input."""
     if cgroup_mode not in CGROUP_MODES:
         raise KconfigError("cgroup_mode must be one of %s, not %r." % (", ".join(CGROUP_MODES), cgroup_mode))
     if profile not in PROFILES:
         raise KconfigError("profile must be one of %s, not %r." % (", ".join(PROFILES), profile))
+    unknown = [level for level in fragment_levels if level not in LEVELS]
+    if unknown:
+        raise KconfigError("fragment_levels must be among %s, not %s." % (", ".join(LEVELS), ", ".join(unknown)))
     warnings = []
     running = config is None
     if running:
@@ -238,6 +268,7 @@ def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_r
         missing_recommended=missing[RECOMMENDED],
         missing_optional=missing[OPTIONAL],
         blockers=blockers(everything),
+        fragment=fragment(checks, parsed, version, versions, profile, tuple(fragment_levels)),
         runtime=runtime,
         warnings=warnings,
     )

@@ -103,6 +103,13 @@ options:
         name and by uid. The switches that only stop users other than root spare C(root).
     type: str
     default: root
+  fragment_levels:
+    description:
+      - The levels whose missing options RV(fragment) switches on.
+    type: list
+    elements: str
+    choices: [required, recommended, optional]
+    default: [required, recommended]
   fail_on:
     description:
       - Fail the task when checks of this level (or a stricter one) are not met - options missing, or, on the
@@ -151,6 +158,13 @@ EXAMPLES = r"""
     unprivileged_user: lxc
     fail_on: required
   register: lxc_unprivileged_check
+
+- name: Write what a new kernel needs as a config fragment, to merge with merge_config.sh
+  ansible.builtin.copy:
+    content: "{{ lxc_kernel_check.fragment }}"
+    dest: /root/lxc.config
+    mode: "0644"
+  when: lxc_kernel_check.fragment | length > 0
 
 - name: Check an old config whose header was lost
   lxchost.prep.lxc_checkconfig:
@@ -317,6 +331,26 @@ blockers:
       status: missing
       reason: Needed for unprivileged containers (root in the container is not root on the host); complete only from 3.8.
       hint: Set CONFIG_USER_NS=y (menuconfig ...), and rebuild the kernel.
+fragment:
+  description:
+    - The Kconfig lines that switch on every missing option of O(fragment_levels), each with what it needs first
+      (C(CONFIG_X=y) lines grouped under a comment naming the check), in the format of the kernel's
+      C(scripts/kconfig/merge_config.sh). It is the same plan the lxchost.prep.kernel_build role applies
+      (M(lxchost.prep.kernel_lxc_options)).
+    - Checks no config line can fix (switched off on the running host, a kernel older than the feature) are named
+      in comments. Empty when nothing of those levels is missing.
+    - Write it to a file and merge it - C(scripts/kconfig/merge_config.sh -m .config lxc.config) then
+      C(make olddefconfig).
+  returned: success
+  type: str
+  sample: |
+    # The options LXC needs that /boot/config-6.1.0-18-amd64 lacks (kernel 6.1.0, privileged containers, levels required, recommended).
+    # Merge it: scripts/kconfig/merge_config.sh -m .config THIS_FILE, then make olddefconfig.
+    # cgroup_bpf: Cgroup BPF (device control)
+    CONFIG_BPF_SYSCALL=y
+    CONFIG_CGROUP_BPF=y
+    # veth: Veth pair device
+    CONFIG_VETH=y
 report:
   description:
     - The result as text, in sections laid out like lxc-checkconfig's, then the running host, what to do, and
@@ -379,6 +413,8 @@ def main():
             cgroup_mode=dict(type="str", default="auto", choices=["auto", "v1", "v2", "both"]),
             profile=dict(type="str", default="privileged", choices=["privileged", "unprivileged"]),
             unprivileged_user=dict(type="str", default="root"),
+            fragment_levels=dict(type="list", elements="str", default=["required", "recommended"],
+                                 choices=["required", "recommended", "optional"]),
             fail_on=dict(type="str", default="never", choices=["required", "recommended", "never"]),
         ),
         supports_check_mode=True,
@@ -389,7 +425,8 @@ def main():
     try:
         result = check_kernel(config=module.params["config"], kernel_version=module.params["kernel_version"],
                               cgroup_mode=module.params["cgroup_mode"], profile=module.params["profile"],
-                              user=module.params["unprivileged_user"])
+                              user=module.params["unprivileged_user"],
+                              fragment_levels=module.params["fragment_levels"])
     except KconfigError as exc:
         module.fail_json(msg=str(exc))
 

@@ -283,3 +283,13 @@ def test_profile_decides_the_level_of_user_namespaces(tmp_path):
 def test_bad_profile(tmp_path, good_config):
     rc, result, _err = run_module(tmp_path, {"config": good_config, "profile": "rootless"})
     assert rc == 1 and "profile" in result["msg"]
+
+
+def test_fragment_follows_the_levels_asked(tmp_path):
+    path = write_config(tmp_path, "6.1.0", dict(BASE, VETH="n", MACVLAN="n"), name="frag")
+    _rc, default, _err = run_module(tmp_path, {"config": path})
+    assert "CONFIG_VETH=y" in default["fragment"] and "CONFIG_MACVLAN=y" not in default["fragment"]
+    _rc, everything, _err = run_module(tmp_path, {"config": path, "fragment_levels": ["optional"]})
+    assert "CONFIG_MACVLAN=y" in everything["fragment"] and "CONFIG_VETH=y" not in everything["fragment"]
+    rc, bad, _err = run_module(tmp_path, {"config": path, "fragment_levels": ["urgent"]})
+    assert rc == 1 and "fragment_levels" in bad["msg"]
