@@ -219,13 +219,46 @@ def fragment(checks, parsed, version, versions, profile, levels):
     return "\n".join(lines) + "\n"
 
 
+RUNNING = "running"
+MET = (ENABLED, MODULE, NOT_APPLICABLE)
+
+
+def _config_verdicts(config, kernel_version, running, release, versions, profile, warnings):
+    """(parsed config, version, config checks) of one config, judged by the config alone."""
+    parsed = KernelConfig.from_file(config)
+    version = _version_to_judge(parsed, config, kernel_version, running, release, warnings)
+    return parsed, version, [judge(req, parsed, version, versions, profile) for req in REQUIREMENTS]
+
+
+def compare(baseline_source, baseline_version, before, after):
+    """What changes in readiness from the baseline's config checks to the config's: the checks that
+    become missing, the ones that become enabled, every change of status, and a sentence."""
+    old = dict((c["id"], c) for c in before)
+    changes = [dict(id=c["id"], level=c["level"], before=old[c["id"]]["status"], after=c["status"])
+               for c in after if old[c["id"]]["status"] != c["status"]]
+    became_missing = [c["id"] for c in changes if c["after"] == MISSING and c["before"] in MET]
+    became_enabled = [c["id"] for c in changes if c["before"] == MISSING and c["after"] in (ENABLED, MODULE)]
+    ready_before = not [c for c in before if c["level"] == REQUIRED and c["status"] == MISSING]
+    ready_after = not [c for c in after if c["level"] == REQUIRED and c["status"] == MISSING]
+    summary = "compared with %s (kernel %s): gains %s; loses %s; ready for LXC %s" % (
+        baseline_source, format_version(baseline_version), ", ".join(became_enabled) or "nothing",
+        ", ".join(became_missing) or "nothing",
+        "before and after" if ready_before and ready_after else "neither before nor after"
+        if not (ready_before or ready_after) else "only after" if ready_after else "before, NOT after")
+    return dict(config_source=baseline_source, kernel_version=format_version(baseline_version),
+                ready=ready_before, became_missing=became_missing, became_enabled=became_enabled,
+                changes=changes, summary=summary)
+
+
 def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_root="/", release=None,
-                 profile=PRIVILEGED, user="root", fragment_levels=(REQUIRED, RECOMMENDED)):
+                 profile=PRIVILEGED, user="root", fragment_levels=(REQUIRED, RECOMMENDED), baseline=None):
     """Judge a kernel config for LXC containers of a profile (privileged or unprivileged).
 
     config=None: the running kernel, with what it runs with (runtime facts and checks); user is
     who runs unprivileged containers. fragment_levels: the levels the fix fragment switches on.
-    Raises KconfigError with a message for the user on bad input."""
+    baseline: another config (a path, or "running" for the running kernel's) to compare with: what
+    changes in readiness from it to config (its config checks only, for the same profile and
+    cgroup versions). Raises KconfigError with a message for the user on bad input."""
     if cgroup_mode not in CGROUP_MODES:
         raise KconfigError("cgroup_mode must be one of %s, not %r." % (", ".join(CGROUP_MODES), cgroup_mode))
     if profile not in PROFILES:
@@ -235,15 +268,25 @@ def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_r
         raise KconfigError("fragment_levels must be among %s, not %s." % (", ".join(LEVELS), ", ".join(unknown)))
     warnings = []
     running = config is None
-    if running:
+    if running and baseline == RUNNING:
+        raise KconfigError("baseline: running compares the running kernel with another config: give that config "
+                           "in config (for example the .config of a kernel built but not booted yet).")
+    if running or baseline == RUNNING:
         release = release or os.uname()[2]
+    if running:
         config = find_running_config(release, runtime_root)
-    parsed = KernelConfig.from_file(config)
-    version = _version_to_judge(parsed, config, kernel_version, running, release, warnings)
 
     runtime = gather(release, user, runtime_root) if running else None
     versions, cgroup_why = _cgroup_versions(cgroup_mode, runtime)
-    checks = [judge(req, parsed, version, versions, profile) for req in REQUIREMENTS]
+    parsed, version, checks = _config_verdicts(config, kernel_version, running, release, versions, profile, warnings)
+    compared = None
+    if baseline:
+        base_running = baseline == RUNNING
+        base_config = find_running_config(release, runtime_root) if base_running else baseline
+        _base, base_version, base_checks = _config_verdicts(base_config, None, base_running, release, versions,
+                                                            profile, warnings)
+        compared = compare(("the running kernel's config %s" % base_config) if base_running else base_config,
+                           base_version, base_checks, checks)
     if running:
         judge_controllers(checks, runtime, versions)
         runtime["modules"] = module_facts(release, checks, runtime_root)
@@ -269,6 +312,7 @@ def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_r
         missing_optional=missing[OPTIONAL],
         blockers=blockers(everything),
         fragment=fragment(checks, parsed, version, versions, profile, tuple(fragment_levels)),
+        baseline=compared,
         runtime=runtime,
         warnings=warnings,
     )

@@ -103,6 +103,15 @@ options:
         name and by uid. The switches that only stop users other than root spare C(root).
     type: str
     default: root
+  baseline:
+    description:
+      - Another kernel config to compare with - a path on the managed host, or C(running) for the running
+        kernel's own config (then O(config) is required). RV(baseline) says what changes in readiness from it to
+        the kernel checked - the checks that become missing, the ones that become enabled - so a new kernel's
+        gains and losses are known before it is booted.
+      - Only the two configs are compared (each with its own kernel version, for the same O(profile) and cgroup
+        versions), not what the running host switches off.
+    type: str
   fragment_levels:
     description:
       - The levels whose missing options RV(fragment) switches on.
@@ -165,6 +174,16 @@ EXAMPLES = r"""
     dest: /root/lxc.config
     mode: "0644"
   when: lxc_kernel_check.fragment | length > 0
+
+- name: What would the kernel just built gain or lose against the one running?
+  lxchost.prep.lxc_checkconfig:
+    config: /usr/src/linux-6.12/.config
+    baseline: running
+  register: lxc_new_kernel
+
+- name: Say it
+  ansible.builtin.debug:
+    msg: "{{ lxc_new_kernel.baseline.summary }}"
 
 - name: Check an old config whose header was lost
   lxchost.prep.lxc_checkconfig:
@@ -331,6 +350,27 @@ blockers:
       status: missing
       reason: Needed for unprivileged containers (root in the container is not root on the host); complete only from 3.8.
       hint: Set CONFIG_USER_NS=y (menuconfig ...), and rebuild the kernel.
+baseline:
+  description:
+    - With O(baseline), what changes in readiness from the baseline's config to the kernel checked (their config
+      checks, each judged for its own kernel version); null without O(baseline).
+    - C(became_missing) - checks met in the baseline and missing now; C(became_enabled) - missing in the baseline
+      and enabled (or a module) now; C(changes) - every check whose status differs; C(ready) - whether the baseline
+      was ready; C(summary) - the same in one sentence.
+  returned: success
+  type: dict
+  sample:
+    config_source: the running kernel's config /boot/config-6.1.0-18-amd64
+    kernel_version: 6.1.0
+    ready: true
+    became_missing: []
+    became_enabled: [cgroup_bpf, veth]
+    changes:
+      - {id: cgroup_bpf, level: recommended, before: missing, after: enabled}
+      - {id: veth, level: recommended, before: missing, after: module}
+    summary: >-
+      compared with the running kernel's config /boot/config-6.1.0-18-amd64 (kernel 6.1.0): gains cgroup_bpf, veth;
+      loses nothing; ready for LXC before and after
 fragment:
   description:
     - The Kconfig lines that switch on every missing option of O(fragment_levels), each with what it needs first
@@ -413,6 +453,7 @@ def main():
             cgroup_mode=dict(type="str", default="auto", choices=["auto", "v1", "v2", "both"]),
             profile=dict(type="str", default="privileged", choices=["privileged", "unprivileged"]),
             unprivileged_user=dict(type="str", default="root"),
+            baseline=dict(type="str"),
             fragment_levels=dict(type="list", elements="str", default=["required", "recommended"],
                                  choices=["required", "recommended", "optional"]),
             fail_on=dict(type="str", default="never", choices=["required", "recommended", "never"]),
@@ -426,7 +467,7 @@ def main():
         result = check_kernel(config=module.params["config"], kernel_version=module.params["kernel_version"],
                               cgroup_mode=module.params["cgroup_mode"], profile=module.params["profile"],
                               user=module.params["unprivileged_user"],
-                              fragment_levels=module.params["fragment_levels"])
+                              fragment_levels=module.params["fragment_levels"], baseline=module.params["baseline"])
     except KconfigError as exc:
         module.fail_json(msg=str(exc))
 

@@ -293,3 +293,13 @@ def test_fragment_follows_the_levels_asked(tmp_path):
     assert "CONFIG_MACVLAN=y" in everything["fragment"] and "CONFIG_VETH=y" not in everything["fragment"]
     rc, bad, _err = run_module(tmp_path, {"config": path, "fragment_levels": ["urgent"]})
     assert rc == 1 and "fragment_levels" in bad["msg"]
+
+
+def test_baseline_option(tmp_path, good_config):
+    older = write_config(tmp_path, "6.1.0", dict(BASE, VETH="n"), name="older")
+    rc, result, _err = run_module(tmp_path, {"config": good_config, "baseline": older})
+    assert rc == 0 and result["baseline"]["became_enabled"] == ["cgroup_device", "cgroup_memory", "veth", "bridge"]
+    assert result["baseline"]["became_missing"] == []
+    assert result["baseline"]["config_source"] == older and "gains" in result["baseline"]["summary"]
+    rc, result, _err = run_module(tmp_path, {"baseline": "running"})
+    assert rc == 1 and "give that config in config" in result["msg"]
