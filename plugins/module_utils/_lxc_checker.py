@@ -206,8 +206,8 @@ def fragment(checks, parsed, version, versions, profile, levels):
         return ""
     labels = dict((c["id"], c["label"]) for c in checks)
     settings = lxc_settings(format_version(version), levels, versions, parsed.values, profile, requirements=fixable)
-    lines = ["# The options LXC needs that %s lacks (kernel %s, %s containers, levels %s)." % (
-        parsed.source, format_version(version), profile, ", ".join(levels)),
+    lines = ["# The options LXC needs that %s lacks (kernel %s, %s containers, levels %s)."
+             % (parsed.source, format_version(version), profile, ", ".join(levels)),
              "# Merge it: scripts/kconfig/merge_config.sh -m .config THIS_FILE, then make olddefconfig."]
     for check in wanted:
         if check["status"] == DISABLED:

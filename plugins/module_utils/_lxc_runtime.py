@@ -100,8 +100,8 @@ def _boot_hint(runtime, add, remove=None):
     """Where to change the kernel command line on this host."""
     after = " (after %s: the later parameter wins)" % remove if remove else ""
     if _on_raspberry_pi(runtime):
-        return ("On this Raspberry Pi, add %s at the end of the one line in /boot/firmware/cmdline.txt "
-                "(/boot/cmdline.txt before Raspberry Pi OS 12)%s, then reboot." % (add, after))
+        return ("On this Raspberry Pi, add %s at the end of the one line in /boot/firmware/cmdline.txt, "
+                "/boot/cmdline.txt before Raspberry Pi OS 12%s, then reboot." % (add, after))
     return ("Add %s at the end of GRUB_CMDLINE_LINUX in /etc/default/grub%s, run update-grub and reboot (on a "
             "Raspberry Pi, add it to cmdline.txt instead)." % (add, after))
 

@@ -236,7 +236,6 @@ from ansible_collections.lxchost.prep.plugins.module_utils._fstab import (
     edit_removal,
     format_entry,
     normalize_path,
-    unescape,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
     cgroup_facts,

@@ -275,7 +275,8 @@ def test_catalogue_digest_follows_what_makes_a_config_not_the_texts():
     veth = next(i for i, req in enumerate(reqs) if req.id == "veth")
     reworded = reqs[:veth] + [reqs[veth]._replace(why="Another text.", label="VETH", menu="Elsewhere")] + reqs[veth + 1:]
     assert catalogue_digest(reworded) == digest
-    for change in (dict(levels=(("privileged", "optional"), ("unprivileged", "optional"))), dict(symbols=(catalogue.Symbol("VETH", "6.2", None, catalogue.EXISTS),)),
+    for change in (dict(levels=(("privileged", "optional"), ("unprivileged", "optional"))),
+                   dict(symbols=(catalogue.Symbol("VETH", "6.2", None, catalogue.EXISTS),)),
                    dict(symbols=(catalogue.Symbol("VETH", None, None, catalogue.MEANING),)),
                    dict(needs=(catalogue.Symbol("INET", None, None, catalogue.EXISTS),)), dict(only_if=("SMP",)),
                    dict(cgroup="v2"), dict(builtin_since="7.0")):

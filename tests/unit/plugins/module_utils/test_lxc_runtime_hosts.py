@@ -362,8 +362,8 @@ def test_arch_cgroup2_only_does_not_miss_v1_options(tmp_path):
     # The same kernel judged for a cgroup v1 host would miss them.
     v1 = check_kernel(runtime_root=host_root(tmp_path / "v1", "arch-cgroup2-only")[0], release="6.17.5-arch1-1",
                       cgroup_mode="v1")
-    assert statuses(v1, ["cgroup_memory_v1", "cgroup_cpuset_v1"]) == dict(cgroup_memory_v1=MISSING,
-                                                                         cgroup_cpuset_v1=MISSING)
+    assert statuses(v1, ["cgroup_memory_v1", "cgroup_cpuset_v1"]) == dict(
+        cgroup_memory_v1=MISSING, cgroup_cpuset_v1=MISSING)
 
 
 def test_a_controller_the_cgroup2_root_does_not_offer(tmp_path):
