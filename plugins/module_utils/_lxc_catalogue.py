@@ -342,6 +342,8 @@ BY_ID = dict((req.id, req) for req in REQUIREMENTS)
 # ---------------------------------------------------------------- the running host
 
 RuntimeCheck = namedtuple("RuntimeCheck", "id label group levels probe target off_value spares_root needs why hint")
+# The group of every runtime check (the report's "Running host" section).
+HOST_GROUP = "host"
 
 
 def _runtime(id, label, levels, probe, why, hint, target=None, off_value=None, spares_root=False, needs=()):
@@ -356,7 +358,7 @@ def _runtime(id, label, levels, probe, why, hint, target=None, off_value=None, s
     spares_root: the switch only stops users other than root (root's containers still work).
     needs: ids of config checks that must be enabled (built in or a module) for it to apply.
     hint: what to do; {user} is the user who runs unprivileged containers."""
-    return RuntimeCheck(id, label, "host", tuple(sorted(levels.items())), probe, target, off_value, spares_root,
+    return RuntimeCheck(id, label, HOST_GROUP, tuple(sorted(levels.items())), probe, target, off_value, spares_root,
                         tuple(needs), why, hint)
 
 

@@ -58,7 +58,6 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_runtime import (
 CGROUP_MODES = ("auto", "v1", "v2", "both")
 # Statuses of a check that is not met: fail_on and ready count both.
 NOT_MET = (MISSING, DISABLED)
-HOST_GROUP = "host"
 
 
 def _hint_enable(req, symbol, version, values):
@@ -200,7 +199,7 @@ def fragment(checks, parsed, version, versions, profile, levels):
     options with what they need first, from the same plan the kernel_build role applies. Checks a
     config cannot fix (switched off on the host, or a kernel too old for the feature) are named in
     comments. Empty when nothing of these levels is missing."""
-    wanted = [c for c in checks if c["level"] in levels and c["status"] in NOT_MET and c["group"] != HOST_GROUP]
+    wanted = [c for c in checks if c["level"] in levels and c["status"] in NOT_MET]
     fixable = [c["id"] for c in wanted if c["status"] == MISSING and c["symbol"]]
     if not wanted:
         return ""

@@ -14,6 +14,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import
     DISABLED,
     ENABLED,
     GROUPS,
+    HOST_GROUP,
     MISSING,
     MODULE,
     NOT_APPLICABLE,
@@ -24,7 +25,6 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import
 )
 
 _STATUS_TEXT = {ENABLED: "enabled", MODULE: "enabled (module)", DISABLED: "DISABLED", NOT_APPLICABLE: "not applicable"}
-HOST_GROUP = "host"
 
 
 def _check_line(check):

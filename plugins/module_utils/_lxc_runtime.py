@@ -119,8 +119,9 @@ def _off_at_boot(name, runtime):
             decisive = (key, value)
     enable = "cgroup_enable=%s" % name
     if decisive and decisive[0] == "cgroup_disable":
-        reason = ("Built in, but switched off at boot by cgroup_disable=%s on the kernel command line "
-                  "(/proc/cgroups: enabled 0)." % decisive[1])
+        reason = ("Built in, but switched off at boot by cgroup_disable=%s on the kernel command line (%s)."
+                  % (decisive[1], "/proc/cgroups: enabled 0" if runtime["controllers"].get(name) is False
+                     else "the cgroup2 root does not offer it"))
         if enabled_before:
             reason += " The %s before it does not count: the later parameter wins." % enable
         return reason, _boot_hint(runtime, enable, "cgroup_disable=%s" % decisive[1])
@@ -134,10 +135,20 @@ def _off_at_boot(name, runtime):
             "older Debian kernels do)." % enable, _boot_hint(runtime, enable))
 
 
+def _disabled_by_parameter(name, runtime):
+    return any(key == "cgroup_disable" and name in value.split(",")
+               for key, _sep, value in (item.partition("=") for item in runtime["boot_parameters"]))
+
+
 def _controller_off(req, runtime, cgroup_versions):
     """(reason, hint) when the running host has the controller of req switched off, else None."""
     name = req.controller
-    if runtime["controllers"].get(name) is False:
+    cgroup = runtime["cgroup"]
+    v2_lacks = (cgroup["mode"] == "v2" and name in V2_CONTROLLERS and cgroup["v2_controllers"]
+                and name not in cgroup["v2_controllers"])
+    # Newer kernels list only cgroup v1 controllers in /proc/cgroups: on a cgroup2 host the root's
+    # cgroup.controllers is the evidence then, and cgroup_disable= still the reason.
+    if runtime["controllers"].get(name) is False or (v2_lacks and _disabled_by_parameter(name, runtime)):
         return _off_at_boot(name, runtime)
     no_v1 = [value for value in parameter_values(runtime, "cgroup_no_v1")
              if name in value.split(",") or "all" in value.split(",")]
@@ -147,9 +158,7 @@ def _controller_off(req, runtime, cgroup_versions):
                                                                               runtime["cgroup"]["mode"]),
                 "Remove cgroup_no_v1=%s from the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, "
                 "update-grub, reboot), or run the host on cgroup v2." % no_v1[-1])
-    cgroup = runtime["cgroup"]
-    if (cgroup["mode"] == "v2" and name in V2_CONTROLLERS and cgroup["v2_controllers"]
-            and name not in cgroup["v2_controllers"]):
+    if v2_lacks:
         return ("The cgroup2 hierarchy at %s does not offer it (cgroup.controllers: %s)."
                 % (cgroup["v2_mounts"][0], " ".join(cgroup["v2_controllers"])),
                 "Look for cgroup_disable=%s on the kernel command line; a controller still bound to a cgroup "

@@ -370,3 +370,30 @@ def test_a_controller_the_cgroup2_root_does_not_offer(tmp_path):
     memory = check_of(judge(tmp_path, "arch-cgroup2-only",
                             files={"sys/fs/cgroup/cgroup.controllers": "cpuset cpu io pids\n"}), "cgroup_memory")
     assert memory["status"] == DISABLED and "does not offer it" in memory["reason"]
+
+
+def test_a_kernel_whose_proc_cgroups_lists_v1_controllers_only_still_names_the_parameter(tmp_path):
+    """From 6.12-era kernels on, /proc/cgroups may leave out a controller cgroup v1 cannot have (no MEMCG_V1):
+    on the cgroup2 host the root's cgroup.controllers shows it off, and cgroup_disable=memory is still named."""
+    def drop_memory(root):
+        path = Path(root) / "proc" / "cgroups"
+        path.write_text("".join(line for line in path.read_text().splitlines(True) if not line.startswith("memory")))
+
+    result = judge(tmp_path, RPI, prepare=drop_memory)
+    memory = check_of(result, "cgroup_memory")
+    assert "memory" not in result["runtime"]["controllers"]
+    assert memory["status"] == DISABLED
+    assert memory["reason"] == ("Built in, but switched off at boot by cgroup_disable=memory on the kernel command "
+                                "line (the cgroup2 root does not offer it).")
+    assert "cgroup_disable=memory" in failure(result, "recommended")
+
+
+def test_a_subordinate_id_file_that_is_a_fifo_is_named_not_read(tmp_path):
+    """/etc/subuid replaced by a FIFO (a hostile or broken host): the check says so, nothing blocks."""
+    import os
+    root, release = host_root(tmp_path, "arch-cgroup2-only", remove=("etc/subuid",))
+    os.mkfifo(str(Path(root) / "etc" / "subuid"))
+    result = check_kernel(runtime_root=root, release=release, profile="unprivileged", user="arch")
+    subuid = check_of(result, "subuid_range")
+    assert subuid["status"] == MISSING and "is not a regular file" in subuid["reason"]
+    assert [b["id"] for b in result["blockers"]] == ["subuid_range"]
