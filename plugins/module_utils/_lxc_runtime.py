@@ -136,8 +136,7 @@ def _off_at_boot(name, runtime):
 
 
 def _disabled_by_parameter(name, runtime):
-    return any(key == "cgroup_disable" and name in value.split(",")
-               for key, _sep, value in (item.partition("=") for item in runtime["boot_parameters"]))
+    return any(name in value.split(",") for value in parameter_values(runtime, "cgroup_disable"))
 
 
 def _controller_off(req, runtime, cgroup_versions):
@@ -154,8 +153,7 @@ def _controller_off(req, runtime, cgroup_versions):
              if name in value.split(",") or "all" in value.split(",")]
     if no_v1 and cgroup_versions == ("v1",):
         return ("cgroup_no_v1=%s on the kernel command line keeps %s out of every cgroup v1 hierarchy, and "
-                "this host runs its controllers on cgroup v1 (cgroup %s)." % (no_v1[-1], name,
-                                                                              runtime["cgroup"]["mode"]),
+                "this host runs its controllers on cgroup v1 (cgroup %s)." % (no_v1[-1], name, cgroup["mode"]),
                 "Remove cgroup_no_v1=%s from the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, "
                 "update-grub, reboot), or run the host on cgroup v2." % no_v1[-1])
     if v2_lacks:
