@@ -22,6 +22,9 @@ description:
     multiple devpts instances built in from 4.7, C(MEMCG_V1) and C(CPUSETS_V1) on 6.11 and 6.12,
     the legacy xtables option of 6.17). An option that cannot exist in the kernel checked, or that is
     built in there, is reported as C(not_applicable), never as missing.
+  - The config file is the evidence; version gates only fill in what it does not say. An option the config
+    sets, or lists as C(is not set), exists in that kernel whatever version mainline added it in, so vendor
+    backports (RHEL 6's C(NETFILTER_XT_TARGET_CHECKSUM) on 2.6.32) are judged from the file.
   - When the running kernel is checked, what it runs with is judged too, not only what it was built
     with. A cgroup controller that is built in but switched off at boot (C(cgroup_disable=memory), the
     default of Raspberry Pi kernels; a missing C(cgroup_enable=memory) on kernels that need it;
