@@ -13,7 +13,9 @@ repetition so both sides see the same machine noise; medians over --repeat runs:
   (b) per host:  our module as a whole process, the way Ansible runs it
                  (`python -m ansible_collections.lxchost.prep.plugins.modules.lxc_checkconfig ARGS`)
                  vs. `python -m ansible.modules.command ARGS` running lxc-checkconfig
-                 (what `ansible.builtin.command: lxc-checkconfig` costs), CONFIG=PATH.
+                 (what `ansible.builtin.command: lxc-checkconfig` costs), CONFIG=PATH; and, where
+                 this host has its running kernel's config, both on the running kernel (ours
+                 then also reads the host and judges the runtime checks), as site.yml runs it.
                  Target: ours >= 1.5x cheaper, while judging more checks.
 
 Usage:  python benchmarks/bench_checkconfig.py [--repeat 30] [--python PY] [--lxc-checkconfig PATH]
@@ -125,6 +127,35 @@ def verdict(ok):
     return "PASS" if ok else "MISS"
 
 
+def per_host(opts, workdir, env, lxc_env, label, args, floor_module, floor_args):
+    """(b) for one input: our module process, the floor, and ansible.modules.command running lxc-checkconfig."""
+    module_args = write_args(workdir, label.replace(" ", "-") + "-module.json", args)
+    command_args = write_args(workdir, label.replace(" ", "-") + "-command.json",
+                              {"_raw_params": opts.lxc_checkconfig, "_uses_shell": False})
+    mod, cmd, floor, mod_cpu, cmd_cpu, floor_cpu = [], [], [], [], [], []
+    run_process([opts.python, "-m", MODULE, module_args], env)  # warm-up: write .pyc (unless --no-bytecode)
+    run_process([opts.python, "-m", floor_module, floor_args], env)
+    run_process([opts.python, "-m", "ansible.modules.command", command_args], lxc_env)
+    for _rep in range(opts.repeat):
+        ms, mproc = timed(lambda: run_process([opts.python, "-m", MODULE, module_args], env))
+        mod.append(ms)
+        mod_cpu.append(CPU[-1])
+        ms, _fproc = timed(lambda: run_process([opts.python, "-m", floor_module, floor_args], env))
+        floor.append(ms)
+        floor_cpu.append(CPU[-1])
+        ms, cproc = timed(lambda: run_process([opts.python, "-m", "ansible.modules.command", command_args],
+                                              lxc_env))
+        cmd.append(ms)
+        cmd_cpu.append(CPU[-1])
+    mres = json.loads(mproc.stdout.decode())
+    cres = json.loads(cproc.stdout.decode())
+    if mres.get("failed") or cres.get("rc") != 0:
+        print("WARNING: %s: module failed=%s msg=%s; command rc=%s" % (
+            label, mres.get("failed"), mres.get("msg"), cres.get("rc")))
+    return (label, median(mod), median(cmd), median(floor), len(mres.get("checks", [])),
+            len(LXC_VERDICT.findall(cres.get("stdout", ""))), median(mod_cpu), median(cmd_cpu), median(floor_cpu))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--repeat", type=int, default=30, help="repetitions per measurement (median taken)")
@@ -195,32 +226,19 @@ def bench(opts, workdir):
                        len([c for c in first["checks"] if c["status"] != "not_applicable"]),
                        len(LXC_VERDICT.findall(lxc_out))))
 
-        module_args = write_args(workdir, label + "-module.json", {"config": path})
-        command_args = write_args(workdir, label + "-command.json",
-                                  {"_raw_params": opts.lxc_checkconfig, "_uses_shell": False})
-        mod, cmd, floor, mod_cpu, cmd_cpu, floor_cpu = [], [], [], [], [], []
-        run_process([opts.python, "-m", MODULE, module_args], env)  # warm-up: write .pyc (unless --no-bytecode)
-        run_process([opts.python, "-m", floor_module, floor_args], env)
-        run_process([opts.python, "-m", "ansible.modules.command", command_args], lxc_env)
-        for _rep in range(opts.repeat):
-            ms, mproc = timed(lambda: run_process([opts.python, "-m", MODULE, module_args], env))
-            mod.append(ms)
-            mod_cpu.append(CPU[-1])
-            ms, _fproc = timed(lambda: run_process([opts.python, "-m", floor_module, floor_args], env))
-            floor.append(ms)
-            floor_cpu.append(CPU[-1])
-            ms, cproc = timed(lambda: run_process([opts.python, "-m", "ansible.modules.command", command_args],
-                                                  lxc_env))
-            cmd.append(ms)
-            cmd_cpu.append(CPU[-1])
-        mres = json.loads(mproc.stdout.decode())
-        cres = json.loads(cproc.stdout.decode())
-        if mres.get("failed") or cres.get("rc") != 0:
-            print("WARNING: %s: module failed=%s msg=%s; command rc=%s" % (
-                label, mres.get("failed"), mres.get("msg"), cres.get("rc")))
-        rows_b.append((label, median(mod), median(cmd), median(floor), len(mres.get("checks", [])),
-                       len(LXC_VERDICT.findall(cres.get("stdout", ""))),
-                       median(mod_cpu), median(cmd_cpu), median(floor_cpu)))
+        rows_b.append(per_host(opts, workdir, env, lxc_env, label, {"config": path}, floor_module, floor_args))
+
+    # The running kernel, as site.yml checks every host: our module reads the host's facts and judges
+    # the runtime checks too; lxc-checkconfig without CONFIG finds the running kernel's config itself.
+    try:
+        check_kernel()
+        running = True
+    except Exception:  # pylint: disable=broad-except  # no config of the running kernel here: no row
+        running = False
+    if running:
+        lxc_env = dict(env)
+        lxc_env.pop("CONFIG", None)
+        rows_b.append(per_host(opts, workdir, env, lxc_env, "running kernel", {}, floor_module, floor_args))
 
     print("(a) analysis: check_kernel() in-process vs lxc-checkconfig whole run (CONFIG=file)")
     head = ("config", "ours ms", "(min)", "lxc-check ms", "ratio", "targets <=10ms / >=5x", "checks ours (judged) / lxc")

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decide which cgroup mount a host can take, and say why.
 
-Input is the checker's runtime cgroup facts (_lxc_checker.cgroup_facts: mode, v1_mounts,
+Input is the checker's runtime cgroup facts (_host_facts.cgroup_facts: mode, v1_mounts,
 v2_mounts, v1_bound_controllers, v1_available_controllers, v2_controllers) plus the file
 systems the kernel knows (/proc/filesystems). No I/O here.
 
@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import V1_MOUNT_FLAGS
+
 MODES = ("auto", "v1", "v2")
 # Where LXC 5 and later look for cgroup hierarchies, and the tmpfs source name used there.
 SYSFS_CGROUP = "/sys/fs/cgroup"
@@ -24,17 +26,7 @@ SYSFS_CGROUP_SRC = "cgroup_root"
 SEED_OPTIONS = "defaults"
 NAMED_FALLBACK_OPTIONS = "none,name=lxchost"
 
-# Mount options that are not controllers (generic ones and cgroup v1 flags).
-_FLAGS = frozenset((
-    "defaults", "rw", "ro", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "auto", "noauto",
-    "nofail", "user", "nouser", "users", "owner", "group", "async", "sync", "atime", "noatime",
-    "relatime", "norelatime", "strictatime", "diratime", "nodiratime", "lazytime", "_netdev",
-    "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "favordynmods", "nofavordynmods",
-    "all", "none",
-))
-
-
-# What _lxc_checker.cgroup_facts returns: every key, with these types.
+# What _host_facts.cgroup_facts returns: every key, with these types.
 FACT_MODES = ("v1", "hybrid", "v2", "none")
 _FACT_LISTS = ("v2_mounts", "v1_bound_controllers", "v1_available_controllers", "v2_controllers")
 FACT_KEYS = ("mode", "v1_mounts") + _FACT_LISTS
@@ -54,7 +46,7 @@ def _names(value):
 
 
 def facts_problem(facts):
-    """Why facts are not cgroup facts as _lxc_checker.cgroup_facts returns them (a phrase), or None.
+    """Why facts are not cgroup facts as _host_facts.cgroup_facts returns them (a phrase), or None.
 
     Every key must be there, with its type (lists of names, v1_mounts a list of dicts with a path
     and a list of controllers) and a known mode: a decision from anything else would be a guess."""
@@ -105,7 +97,7 @@ def v1_request(options, available):
     items = [item for item in options.split(",") if item]
     names = [item[len("name="):] for item in items if item.startswith("name=")]
     controllers = set(item for item in items
-                      if item not in _FLAGS and "=" not in item and not item.startswith("x-"))
+                      if item not in V1_MOUNT_FLAGS and "=" not in item and not item.startswith("x-"))
     if not controllers and "none" not in items:
         controllers = set(available)
     return controllers, (names[-1] if names else None)

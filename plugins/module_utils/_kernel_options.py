@@ -23,14 +23,20 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KconfigError,
     parse_version,
 )
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import LEVELS, REQUIREMENTS
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import _needs_for, _symbols_for
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import (
+    LEVELS,
+    PRIVILEGED,
+    REQUIREMENTS,
+    chosen_symbol,
+    level_for,
+    needs_for,
+)
 
 ENABLED_VALUES = ("y", "m")
 
 # The version of the rules that apply the catalogue (lxc_settings, plan, the audit). Raise it when
 # they change what a config gets: every config made with the old rules is then made again.
-RULES_VERSION = 1
+RULES_VERSION = 2
 # Requirement fields that are only words for people: a new text does not change any config.
 _TEXT_FIELDS = ("label", "menu", "why")
 
@@ -60,13 +66,18 @@ def srcarch(machine):
     return machine
 
 
-def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), config_values=None):
+def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), config_values=None, profile=PRIVILEGED,
+                 requirements=None):
     """The catalogue as an ordered list of (symbol, requirement id) to switch on for ``version``.
 
-    For each requirement of the given levels (and cgroup versions) whose only_if holds in
-    ``config_values``: first its ``needs``, then its first symbol that exists in ``version``.
-    Requirements with no symbol in this version (built in, or gone) need nothing. Each symbol
-    appears once, where it is first needed.
+    For each requirement of the given levels (for the profile) and cgroup versions whose only_if
+    holds in ``config_values``: first its ``needs``, then the symbol the checker reports for it
+    (_lxc_catalogue.chosen_symbol: the file-evidence rule on ``config_values``). Requirements with no
+    symbol in this kernel (built in, or gone) need nothing. Each symbol appears once, where it is
+    first needed. ``requirements``: only these ids (the checker's fix fragment: the missing ones).
+
+    The one plan of the collection: the kernel_build role switches these on (plan), and
+    lxc_checkconfig's fix fragment is these for the missing checks (fragment_lines).
     """
     parsed = parse_version(version)
     if parsed is None:
@@ -78,18 +89,36 @@ def lxc_settings(version, levels=LEVELS[:2], cgroup_versions=("v1", "v2"), confi
     values = config_values or {}
     settings, seen = [], set()
     for req in REQUIREMENTS:
-        if req.level not in levels or (req.cgroup and req.cgroup not in cgroup_versions):
+        if requirements is not None and req.id not in requirements:
+            continue
+        if level_for(req, profile) not in levels or (req.cgroup and req.cgroup not in cgroup_versions):
             continue
         if any(values.get(name) not in ENABLED_VALUES for name in req.only_if):
             continue
-        symbols = _symbols_for(req, parsed)
-        if not symbols:
+        chosen = chosen_symbol(req, parsed, values)
+        if chosen is None:
             continue
-        for name in _needs_for(req, parsed) + [symbols[0].name]:
+        for name in needs_for(req, parsed, values) + [chosen.name]:
             if name not in seen:
                 seen.add(name)
                 settings.append((name, req.id))
     return settings
+
+
+def fragment_lines(settings, config_values, labels):
+    """A config fragment in the format of the kernel's scripts/kconfig/merge_config.sh: for each
+    requirement (a comment naming it), the CONFIG_X=y lines of ``settings`` (lxc_settings) that the
+    config does not have on yet, what they need first. No comment line starts with "# CONFIG_", which
+    merge_config.sh would read as a setting."""
+    lines, current = [], None
+    for symbol, req_id in settings:
+        if config_values.get(symbol) in ENABLED_VALUES:
+            continue
+        if req_id != current:
+            current = req_id
+            lines.append("# %s: %s" % (req_id, labels.get(req_id, req_id)))
+        lines.append("CONFIG_%s=y" % symbol)
+    return lines
 
 
 def catalogue_digest(requirements=None, levels=None, rules_version=None):
@@ -185,7 +214,7 @@ def normalize_value(value):
     return str(value)
 
 
-def plan(version, levels, cgroup_versions, config_values, fragments=(), options=None):
+def plan(version, levels, cgroup_versions, config_values, fragments=(), options=None, profile=PRIVILEGED):
     """Every setting to apply, in order: fragments, then LXC's options, then the user's options.
 
     Returns a list of dicts {symbol, value, source}; a later source for the same symbol replaces
@@ -200,7 +229,7 @@ def plan(version, levels, cgroup_versions, config_values, fragments=(), options=
     overlay = dict(config_values or {})
     overlay.update((symbol, value) for symbol, value, _source in merged + user)
     merged.extend((symbol, "y", "LXC: %s" % req_id)
-                  for symbol, req_id in lxc_settings(version, levels, cgroup_versions, overlay))
+                  for symbol, req_id in lxc_settings(version, levels, cgroup_versions, overlay, profile))
     merged.extend(user)
     final = {}
     order = []

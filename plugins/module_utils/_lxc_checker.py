@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: lxchost.prep contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Judge a kernel config against the catalogue, gather runtime facts, lay out the report.
+"""Judge a kernel config against the catalogue, for a profile of containers.
 
-The judging knows nothing about particular options: all of that is data in _lxc_catalogue.
-Runtime facts (cgroup mounts, namespaces, helpers, modules) describe the running host and are
-only gathered when the running kernel's own config is checked.
+The judging knows nothing about particular options: all of that is data in _lxc_catalogue
+(which also knows which symbol exists in which kernel version). When the running kernel is
+judged, _lxc_runtime judges what it runs with too (controllers switched off at boot, the
+runtime checks); for a config file those are not applicable. The text report is laid out by
+_lxc_report.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,8 +15,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import loaded_modules, module_index
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KconfigError,
     KernelConfig,
@@ -22,58 +24,59 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     format_version,
     parse_version,
 )
+from ansible_collections.lxchost.prep.plugins.module_utils._kernel_options import fragment_lines, lxc_settings
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import (
-    GROUPS,
+    BY_ID,
+    DISABLED,
+    ENABLED,
     LEVELS,
-    REQUIRED,
+    MISSING,
+    MODULE,
+    NOT_APPLICABLE,
+    OPTIONAL,
+    PRIVILEGED,
+    PROFILES,
     RECOMMENDED,
+    REQUIRED,
     REQUIREMENTS,
+    chosen_symbol,
+    first_version,
+    last_version,
+    level_for,
+    needs_for,
+    version_of,
+)
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_report import render_report
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_runtime import (
+    gather,
+    judge_controllers,
+    judge_host,
+    not_running_checks,
+    parameter_values,
 )
 
-ENABLED = "enabled"
-MODULE = "module"
-MISSING = "missing"
-NOT_APPLICABLE = "not_applicable"
-
 CGROUP_MODES = ("auto", "v1", "v2", "both")
-
-_V1_MOUNT_OPTIONS = frozenset(("rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec",
-                               "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "favordynmods",
-                               "seclabel", "nodiratime", "lazytime", "sync", "dirsync", "mand", "nosymfollow"))
+# Statuses of a check that is not met: fail_on and ready count both.
+NOT_MET = (MISSING, DISABLED)
 
 
-def _version(text):
-    return parse_version(text) if text else None
-
-
-def _exists_in(sym, version):
-    return ((sym.since is None or version >= _version(sym.since))
-            and (sym.until is None or version < _version(sym.until)))
-
-
-def _symbols_for(req, version):
-    """The symbols of req that exist in this kernel version, in catalogue order."""
-    return [sym for sym in req.symbols if _exists_in(sym, version)]
-
-
-def _needs_for(req, version):
-    """The names req needs switched on first in this kernel version (for hints and kernel builds)."""
-    return [sym.name for sym in req.needs if _exists_in(sym, version)]
-
-
-def _hint_enable(req, symbol, version):
+def _hint_enable(req, symbol, version, values):
     hint = "Set CONFIG_%s=y" % symbol
     if req.menu:
         hint += " (menuconfig: %s)" % req.menu
-    needs = _needs_for(req, version)
+    needs = needs_for(req, version, values)
     if needs:
         hint += ", with %s" % ", ".join("CONFIG_%s" % need for need in needs)
     return hint + ", and rebuild the kernel."
 
 
-def judge(req, config, version, cgroup_versions):
-    """One check of one requirement: a dict as the module returns it in ``checks``."""
-    check = dict(id=req.id, label=req.label, group=req.group, level=req.level,
+def judge(req, config, version, cgroup_versions, profile=PRIVILEGED):
+    """One check of one requirement: a dict as the module returns it in ``checks``.
+
+    The file is the evidence; version gates only fill in what it does not say (the rule is written
+    in _lxc_catalogue's docstring)."""
+    level = level_for(req, profile)
+    check = dict(id=req.id, label=req.label, group=req.group, level=level,
                  symbol=None, value=None, status=None, reason=None, hint=None)
     if req.cgroup and req.cgroup not in cgroup_versions:
         check.update(status=NOT_APPLICABLE,
@@ -85,14 +88,14 @@ def judge(req, config, version, cgroup_versions):
         check.update(status=NOT_APPLICABLE, reason="Only applies with %s, which this config lacks."
                      % ", ".join("CONFIG_%s" % name for name in unmet))
         return check
+    if req.builtin_since and version >= version_of(req.builtin_since):
+        check.update(status=NOT_APPLICABLE,
+                     reason="Always built in since %s: there is no option to set." % req.builtin_since)
+        return check
 
-    symbols = _symbols_for(req, version)
-    if not symbols:
-        return _judge_absent_symbol(req, version, check)
-
-    # Alternatives: built in beats a module, a module beats missing; else report the first.
-    chosen = next((sym for sym in symbols if config.value(sym.name) == "y"),
-                  next((sym for sym in symbols if config.value(sym.name) == "m"), symbols[0]))
+    chosen = chosen_symbol(req, version, config.values)
+    if chosen is None:
+        return _judge_absent_symbol(req, version, level, check)
     value = config.value(chosen.name)
     check.update(symbol="CONFIG_%s" % chosen.name, value=value if value in ("y", "m", "n", None) else "n")
     if value == "y":
@@ -104,130 +107,39 @@ def judge(req, config, version, cgroup_versions):
     else:
         check["status"] = MISSING
         check["reason"] = req.why
-        check["hint"] = _hint_enable(req, chosen.name, version)
+        check["hint"] = _hint_enable(req, chosen.name, version, config.values)
     return check
 
 
-def _judge_absent_symbol(req, version, check):
-    """No symbol of req exists in this version: built in, not yet there, or gone."""
-    if req.builtin_since and version >= _version(req.builtin_since):
-        check.update(status=NOT_APPLICABLE,
-                     reason="Always built in since %s: there is no option to set." % req.builtin_since)
-        return check
-    firsts = [_version(sym.since) for sym in req.symbols if sym.since]
-    if firsts and version < min(firsts):
-        first = min((sym.since for sym in req.symbols if sym.since), key=_version)
-        if req.level == REQUIRED:
+def _judge_absent_symbol(req, version, level, check):
+    """No symbol of req counts in this kernel: not yet there, or gone."""
+    first = first_version(req)
+    if first and version < version_of(first):
+        if level == REQUIRED:
             check.update(status=MISSING, reason=req.why,
                          hint="This kernel predates the feature: LXC needs kernel %s or later." % first)
         else:
             check.update(status=NOT_APPLICABLE, reason="Does not exist before kernel %s." % first)
         return check
-    last = max((sym.until for sym in req.symbols if sym.until), key=_version)
-    check.update(status=NOT_APPLICABLE, reason="The option was removed in kernel %s." % last)
+    check.update(status=NOT_APPLICABLE, reason="The option was removed in kernel %s." % last_version(req))
     return check
-
-
-def _read(path, default=None):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return default
-
-
-def cgroup_facts(root="/"):
-    """cgroup mode and hierarchies, from mount types (never by creating a cgroup)."""
-    v1_mounts, v2_mounts = [], []
-    for line in (_read(os.path.join(root, "proc/self/mounts"), "") or "").splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        path = fields[1].replace("\\040", " ")
-        if fields[2] == "cgroup2":
-            v2_mounts.append(path)
-        elif fields[2] == "cgroup":
-            opts = [opt for opt in fields[3].split(",")
-                    if opt not in _V1_MOUNT_OPTIONS and not opt.startswith("release_agent=")]
-            v1_mounts.append(dict(path=path, controllers=opts))
-    available = []
-    for line in (_read(os.path.join(root, "proc/cgroups"), "") or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and not line.startswith("#") and fields[3] == "1":
-            available.append(fields[0])
-    bound = sorted(set(ctl for mount in v1_mounts for ctl in mount["controllers"]
-                       if not ctl.startswith("name=")))
-    v2_controllers = []
-    if v2_mounts:
-        v2_controllers = (_read(os.path.join(root, v2_mounts[0].lstrip("/"), "cgroup.controllers"), "")
-                          or "").split()
-    if bound and v2_mounts:
-        mode = "hybrid"
-    elif bound or (v1_mounts and not v2_mounts):
-        mode = "v1"
-    elif v2_mounts:
-        mode = "v2"
-    else:
-        mode = "none"
-    return dict(mode=mode, v1_mounts=v1_mounts, v2_mounts=v2_mounts, v1_bound_controllers=bound,
-                v1_available_controllers=available, v2_controllers=v2_controllers)
-
-
-def _helper_fact(name, root):
-    for directory in ("usr/bin", "bin", "usr/sbin", "sbin"):
-        path = os.path.join(root, directory, name)
-        if os.path.isfile(path):
-            mode = os.stat(path).st_mode
-            try:
-                file_caps = bool(os.getxattr(path, "security.capability"))
-            except (AttributeError, OSError):
-                file_caps = False
-            return dict(path="/" + os.path.join(directory, name), setuid=bool(mode & stat.S_ISUID),
-                        file_capabilities=file_caps)
-    return None
-
-
-def _module_index(release, root):
-    """Module names that exist for this release (modules.dep), or None when unknown."""
-    text = _read(os.path.join(root, "lib/modules", release, "modules.dep"))
-    if text is None:
-        return None
-    names = set()
-    for line in text.splitlines():
-        path = line.split(":", 1)[0]
-        base = os.path.basename(path).split(".ko", 1)[0]
-        names.add(base.replace("-", "_"))
-    return names
 
 
 def module_facts(release, checks, root="/"):
     """For each check built as a module: does the module file exist, is it loaded?"""
-    by_id = dict((req.id, req) for req in REQUIREMENTS)
-    index = _module_index(release, root)
-    loaded = set(line.split(" ", 1)[0] for line in
-                 (_read(os.path.join(root, "proc/modules"), "") or "").splitlines() if line)
+    index = module_index(release, root)
+    loaded = loaded_modules(root)
     modules = {}
     for check in checks:
-        names = by_id[check["id"]].modules
-        if check["status"] != MODULE or not names:
+        req = BY_ID.get(check["id"])
+        if req is None or check["status"] != MODULE or not req.modules:
             continue
-        wanted = [name.replace("-", "_") for name in names]
+        wanted = [name.replace("-", "_") for name in req.modules]
         modules[check["id"]] = dict(
-            modules=list(names),
+            modules=list(req.modules),
             available=None if index is None else any(name in index for name in wanted),
             loaded=any(name in loaded for name in wanted))
     return modules
-
-
-def runtime_facts(release, root="/"):
-    """Facts about the running host, reported apart from the config verdicts."""
-    return dict(
-        kernel_release=release,
-        cgroup=cgroup_facts(root),
-        cgroup_namespace=os.path.exists(os.path.join(root, "proc/self/ns/cgroup")),
-        userns_helpers=dict((name, _helper_fact(name, root)) for name in ("newuidmap", "newgidmap")),
-        modules={},
-    )
 
 
 def _cgroup_versions(cgroup_mode, runtime):
@@ -241,129 +153,191 @@ def _cgroup_versions(cgroup_mode, runtime):
     if runtime is None:
         return ("v1", "v2"), "v1 and v2 (a config file: the host may boot either)"
     mode = runtime["cgroup"]["mode"]
+    layout = parameter_values(runtime, "systemd.unified_cgroup_hierarchy")
+    boot = "; systemd.unified_cgroup_hierarchy=%s on the kernel command line" % layout[-1] if layout else ""
     if mode in ("v1", "hybrid"):
-        return ("v1",), "v1 (the host runs cgroup %s)" % mode
+        return ("v1",), "v1 (the host runs cgroup %s%s)" % (mode, boot)
     if mode == "v2":
-        return ("v2",), "v2 (the host runs cgroup v2)"
+        return ("v2",), "v2 (the host runs cgroup v2%s)" % boot
     return ("v1", "v2"), "v1 and v2 (no cgroup hierarchy is mounted on the host)"
 
 
-def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_root="/", release=None):
-    """Judge a kernel config for LXC.  config=None: the running kernel (and runtime facts).
-
-    Raises KconfigError with a message for the user on bad input."""
-    if cgroup_mode not in CGROUP_MODES:
-        raise KconfigError("cgroup_mode must be one of %s, not %r." % (", ".join(CGROUP_MODES), cgroup_mode))
-    warnings = []
-    running = config is None
-    if running:
-        release = release or os.uname()[2]
-        config = find_running_config(release, runtime_root)
-    parsed = KernelConfig.from_file(config)
-
+def _version_to_judge(parsed, config, kernel_version, running, release, warnings):
     if kernel_version:
         version = parse_version(kernel_version)
         if version is None:
             raise KconfigError("kernel_version %r is not a kernel version (for example 2.6.38.6 or 6.1)."
                                % kernel_version)
-        header = _version(parsed.header_version)
+        header = version_of(parsed.header_version)
         if header and header[:3] != version[:3]:
             warnings.append("kernel_version %s differs from the version %s in the header of %s; using %s."
                             % (kernel_version, parsed.header_version, config, kernel_version))
-    elif running:
+        return version
+    if running:
         version = parse_version(release)
         if version is None:
             raise KconfigError("Cannot read a version from the running kernel's release %r; pass "
                                "kernel_version." % release)
-    else:
-        version = _version(parsed.header_version)
-        if version is None:
-            raise KconfigError(
-                "Cannot tell which kernel version %s is for: its header has neither '# Linux/<arch> X.Y.Z "
-                "Kernel Configuration' nor '# Linux kernel version: X.Y.Z'. Pass the version with the "
-                "kernel_version option (for example kernel_version: 2.6.38.6)." % config)
+        return version
+    version = version_of(parsed.header_version)
+    if version is None:
+        raise KconfigError(
+            "Cannot tell which kernel version %s is for: its header has neither '# Linux/<arch> X.Y.Z "
+            "Kernel Configuration' nor '# Linux kernel version: X.Y.Z'. Pass the version with the "
+            "kernel_version option (for example kernel_version: 2.6.38.6)." % config)
+    return version
 
-    runtime = runtime_facts(release, runtime_root) if running else None
-    versions, cgroup_why = _cgroup_versions(cgroup_mode, runtime)
-    checks = [judge(req, parsed, version, versions) for req in REQUIREMENTS]
+
+def blockers(checks):
+    """The required checks that are not met: what keeps LXC from running containers of the profile."""
+    return [dict(id=c["id"], label=c["label"], status=c["status"], reason=c["reason"], hint=c["hint"])
+            for c in checks if c["level"] == REQUIRED and c["status"] in NOT_MET]
+
+
+def fragment(checks, parsed, version, versions, profile, levels):
+    """The fix fragment (merge_config.sh format) for the missing config checks of these levels: their
+    options with what they need first, from the same plan the kernel_build role applies. Checks a
+    config cannot fix (switched off on the host, or a kernel too old for the feature) are named in
+    comments. Empty when nothing of these levels is missing."""
+    wanted = [c for c in checks if c["level"] in levels and c["status"] in NOT_MET]
+    fixable = [c["id"] for c in wanted if c["status"] == MISSING and c["symbol"]]
+    if not wanted:
+        return ""
+    labels = dict((c["id"], c["label"]) for c in checks)
+    settings = lxc_settings(format_version(version), levels, versions, parsed.values, profile, requirements=fixable)
+    lines = ["# The options LXC needs that %s lacks (kernel %s, %s containers, levels %s)."
+             % (parsed.source, format_version(version), profile, ", ".join(levels)),
+             "# Merge it: scripts/kconfig/merge_config.sh -m .config THIS_FILE, then make olddefconfig."]
+    for check in wanted:
+        if check["status"] == DISABLED:
+            lines.append("# %s is built in but switched off on this host: no config line changes that (see its "
+                         "hint)." % check["id"])
+        elif not check["symbol"]:
+            lines.append("# %s: %s" % (check["id"], check["hint"]))
+    lines.extend(fragment_lines(settings, parsed.values, labels))
+    return "\n".join(lines) + "\n"
+
+
+RUNNING = "running"
+MET = (ENABLED, MODULE, NOT_APPLICABLE)
+
+
+def _config_verdicts(config, kernel_version, running, release, versions, profile, warnings):
+    """(parsed config, version, config checks) of one config, judged by the config alone."""
+    parsed = KernelConfig.from_file(config)
+    version = _version_to_judge(parsed, config, kernel_version, running, release, warnings)
+    return parsed, version, [judge(req, parsed, version, versions, profile) for req in REQUIREMENTS]
+
+
+def compare(baseline_source, baseline_version, before, after):
+    """What changes in readiness from the baseline's config checks to the config's: the checks that
+    become missing, the ones that become enabled, every change of status, and a sentence."""
+    old = dict((c["id"], c) for c in before)
+    changes = [dict(id=c["id"], level=c["level"], before=old[c["id"]]["status"], after=c["status"])
+               for c in after if old[c["id"]]["status"] != c["status"]]
+    became_missing = [c["id"] for c in changes if c["after"] == MISSING and c["before"] in MET]
+    became_enabled = [c["id"] for c in changes if c["before"] == MISSING and c["after"] in (ENABLED, MODULE)]
+    ready_before = not [c for c in before if c["level"] == REQUIRED and c["status"] == MISSING]
+    ready_after = not [c for c in after if c["level"] == REQUIRED and c["status"] == MISSING]
+    summary = "compared with %s (kernel %s): gains %s; loses %s; ready for LXC %s" % (
+        baseline_source, format_version(baseline_version), ", ".join(became_enabled) or "nothing",
+        ", ".join(became_missing) or "nothing",
+        "before and after" if ready_before and ready_after else "neither before nor after"
+        if not (ready_before or ready_after) else "only after" if ready_after else "before, NOT after")
+    return dict(config_source=baseline_source, kernel_version=format_version(baseline_version),
+                ready=ready_before, became_missing=became_missing, became_enabled=became_enabled,
+                changes=changes, summary=summary)
+
+
+def check_kernel(config=None, kernel_version=None, cgroup_mode="auto", runtime_root="/", release=None,
+                 profile=PRIVILEGED, user="root", fragment_levels=(REQUIRED, RECOMMENDED), baseline=None):
+    """Judge a kernel config for LXC containers of a profile (privileged or unprivileged).
+
+    config=None: the running kernel, with what it runs with (runtime facts and checks); user is
+    who runs unprivileged containers. fragment_levels: the levels the fix fragment switches on.
+    baseline: another config (a path, or "running" for the running kernel's) to compare with: what
+    changes in readiness from it to config (its config checks only, for the same profile and
+    cgroup versions). Raises KconfigError with a message for the user on bad input."""
+    if cgroup_mode not in CGROUP_MODES:
+        raise KconfigError("cgroup_mode must be one of %s, not %r." % (", ".join(CGROUP_MODES), cgroup_mode))
+    if profile not in PROFILES:
+        raise KconfigError("profile must be one of %s, not %r." % (", ".join(PROFILES), profile))
+    unknown = [level for level in fragment_levels if level not in LEVELS]
+    if unknown:
+        raise KconfigError("fragment_levels must be among %s, not %s." % (", ".join(LEVELS), ", ".join(unknown)))
+    warnings = []
+    running = config is None
+    if running and baseline == RUNNING:
+        raise KconfigError("baseline: running compares the running kernel with another config: give that config "
+                           "in config (for example the .config of a kernel built but not booted yet).")
+    if running or baseline == RUNNING:
+        release = release or os.uname()[2]
     if running:
-        runtime["modules"] = module_facts(release, checks, runtime_root)
+        config = find_running_config(release, runtime_root)
 
-    missing = dict((level, [c["id"] for c in checks if c["level"] == level and c["status"] == MISSING])
+    runtime = gather(release, user, runtime_root) if running else None
+    versions, cgroup_why = _cgroup_versions(cgroup_mode, runtime)
+    parsed, version, checks = _config_verdicts(config, kernel_version, running, release, versions, profile, warnings)
+    compared = None
+    if baseline:
+        base_running = baseline == RUNNING
+        base_config = find_running_config(release, runtime_root) if base_running else baseline
+        _base, base_version, base_checks = _config_verdicts(base_config, None, base_running, release, versions,
+                                                            profile, warnings)
+        compared = compare(("the running kernel's config %s" % base_config) if base_running else base_config,
+                           base_version, base_checks, checks)
+    if running:
+        judge_controllers(checks, runtime, versions)
+        runtime["modules"] = module_facts(release, checks, runtime_root)
+        statuses = dict((c["id"], c["status"]) for c in checks)
+        host_checks = judge_host(runtime, profile, statuses, parsed.values)
+    else:
+        host_checks = not_running_checks(profile)
+
+    everything = checks + host_checks
+    missing = dict((level, [c["id"] for c in everything if c["level"] == level and c["status"] in NOT_MET])
                    for level in LEVELS)
     result = dict(
         ready=not missing[REQUIRED],
+        profile=profile,
         kernel_version=format_version(version),
         config_source=config,
         compression=parsed.compression,
         cgroup_mode=" and ".join(versions),
         cgroup_mode_reason=cgroup_why,
-        checks=checks,
+        checks=everything,
         missing_required=missing[REQUIRED],
         missing_recommended=missing[RECOMMENDED],
-        missing_optional=missing["optional"],
+        missing_optional=missing[OPTIONAL],
+        blockers=blockers(everything),
+        fragment=fragment(checks, parsed, version, versions, profile, tuple(fragment_levels)),
+        baseline=compared,
         runtime=runtime,
         warnings=warnings,
     )
     result["report"] = render_report(result)
     result["lxc_kernel"] = dict(
-        (key, result[key]) for key in ("ready", "kernel_version", "config_source", "cgroup_mode",
+        (key, result[key]) for key in ("ready", "profile", "kernel_version", "config_source", "cgroup_mode",
                                        "missing_required", "missing_recommended"))
     result["lxc_kernel"]["status"] = dict((c["id"], c["status"]) for c in checks)
+    result["lxc_kernel"]["runtime_status"] = dict((c["id"], c["status"]) for c in host_checks)
+    result["lxc_kernel"]["blockers"] = [b["id"] for b in result["blockers"]]
     return result
 
 
-_STATUS_TEXT = {ENABLED: "enabled", MODULE: "enabled (module)", NOT_APPLICABLE: "not applicable"}
+def failure(result, fail_on):
+    """The message for a task with fail_on (never, required, recommended) on this result, or None.
 
-
-def _check_line(check):
-    if check["status"] == MISSING:
-        text = "required" if check["level"] == REQUIRED else "missing"
-    else:
-        text = _STATUS_TEXT[check["status"]]
-    if check["status"] == NOT_APPLICABLE and check["reason"]:
-        text += " (%s)" % check["reason"].rstrip(".")
-    return "%s: %s" % (check["label"], text)
-
-
-def render_report(result):
-    """Plain text laid out like lxc-checkconfig's sections (no colours: it goes into logs)."""
-    compression = "" if result["compression"] == "none" else " (%s)" % result["compression"]
-    lines = ["Kernel configuration: %s%s" % (result["config_source"], compression),
-             "Kernel version: %s" % result["kernel_version"],
-             "Cgroup checks for: %s" % result["cgroup_mode_reason"]]
-    for group, title in GROUPS:
-        checks = [c for c in result["checks"] if c["group"] == group]
-        if checks:
-            lines.append("")
-            lines.append("--- %s ---" % title)
-            lines.extend(_check_line(c) for c in checks)
-    runtime = result["runtime"]
-    if runtime:
-        cgroup = runtime["cgroup"]
-        lines += ["", "--- Running host ---", "Cgroup mode: %s" % cgroup["mode"]]
-        if cgroup["v1_mounts"]:
-            lines.append("Cgroup v1 mount points: %s" % ", ".join(m["path"] for m in cgroup["v1_mounts"]))
-        if cgroup["v2_mounts"]:
-            lines.append("Cgroup v2 mount points: %s" % ", ".join(cgroup["v2_mounts"]))
-        lines.append("Cgroup namespace: %s" % ("yes" if runtime["cgroup_namespace"] else "no"))
-        for name, helper in sorted(runtime["userns_helpers"].items()):
-            if helper is None:
-                lines.append("%s: not installed" % name)
-            else:
-                lines.append("%s: %s" % (name, "setuid root" if helper["setuid"] else
-                                         "file capabilities" if helper["file_capabilities"] else
-                                         "neither setuid nor file capabilities"))
-        for check_id, module in sorted(runtime["modules"].items()):
-            state = "loaded" if module["loaded"] else (
-                "not loaded" if module["available"] else
-                "unknown (no modules.dep)" if module["available"] is None else "module file missing")
-            lines.append("Module for %s: %s" % (check_id, state))
-    lines.append("")
-    if result["ready"]:
-        lines.append("Result: ready for LXC%s" % (
-            "; missing recommended: %s" % ", ".join(result["missing_recommended"])
-            if result["missing_recommended"] else ""))
-    else:
-        lines.append("Result: NOT ready for LXC; missing required: %s" % ", ".join(result["missing_required"]))
-    return "\n".join(lines)
+    It names what switched off each disabled check, then ends with the ids that are not met."""
+    if fail_on == "never":
+        return None
+    ids = list(result["missing_required"])
+    if fail_on == RECOMMENDED:
+        ids += result["missing_recommended"]
+    if not ids:
+        return None
+    checks = dict((c["id"], c) for c in result["checks"])
+    off = "".join("%s: %s " % (check_id, checks[check_id]["reason"]) for check_id in ids
+                  if checks[check_id]["status"] == DISABLED)
+    return "%sKernel %s (%s) lacks what LXC needs for %s containers (%s): %s." % (
+        off, result["kernel_version"], result["config_source"], result["profile"], fail_on, ", ".join(ids))

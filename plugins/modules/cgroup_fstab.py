@@ -274,18 +274,19 @@ from ansible_collections.lxchost.prep.plugins.module_utils._fstab import (
     format_entry,
     normalize_path,
     split_lines,
-    unescape,
+)
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
+    cgroup_facts,
+    kernel_filesystems,
+    mount_table,
+    mounted_at,
 )
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import ReadError, check_file, read_file
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import cgroup_facts
 
 ENTRY_FIELDS = ("src", "path", "fstype", "opts", "dump", "passno")
 
-MOUNT_TABLE = "/proc/self/mounts"
-FILESYSTEMS = "/proc/filesystems"
 # No fstab is this big; past it the file is refused unread (and a diff of it is cut anyway).
 FSTAB_MAX_BYTES = 256 * 1024 * 1024
-KERNEL_FILE_MAX_BYTES = 64 * 1024 * 1024
 # How long a run waits for another run's lock on fstab before it gives up, changing nothing.
 LOCK_TIMEOUT = 60.0
 
@@ -325,37 +326,6 @@ def controller_safe_result(value):
     if isinstance(value, str):
         return controller_safe(value)
     return value
-
-
-def kernel_filesystems():
-    try:
-        text = decode(read_file(FILESYSTEMS, "The kernel's list of file systems", KERNEL_FILE_MAX_BYTES,
-                                kernel_file=True))
-    except ReadError:
-        return set()
-    return set(line.split("\t")[-1].strip() for line in text.split("\n") if line.strip())
-
-
-def mount_table():
-    """[dict(src, path, fstype, opts)] of /proc/self/mounts, paths unescaped and normalized."""
-    text = decode(read_file(MOUNT_TABLE, "The mount table", KERNEL_FILE_MAX_BYTES, kernel_file=True))
-    entries = []
-    for line in text.split("\n"):
-        fields = line.split(" ")
-        if len(fields) >= 4:
-            entries.append(dict(src=unescape(fields[0]), path=normalize_path(unescape(fields[1])),
-                                fstype=fields[2], opts=fields[3]))
-    return entries
-
-
-def mounted_at(path):
-    """What the mount table shows at path, in canonical form (the last, topmost mount): dict
-    src, fstype, opts, or None. The kernel's table holds canonical paths already."""
-    found = None
-    for entry in mount_table():
-        if entry["path"] == path:
-            found = dict(src=entry["src"], fstype=entry["fstype"], opts=entry["opts"])
-    return found
 
 
 def remote_mount_points():

@@ -16,7 +16,8 @@ description:
   - Plans the settings a kernel build applies to its base config - the lines of config fragments,
     then the options LXC needs (from the same catalogue M(lxchost.prep.lxc_checkconfig) judges with,
     with the options each one needs switched on first), then O(options) - as C(scripts/config)
-    arguments.
+    arguments. The LXC options are the very plan whose missing part M(lxchost.prep.lxc_checkconfig)
+    returns as its fix fragment; the option reported for a check is the one switched on.
   - With O(expect), audits a config after C(make olddefconfig) instead - every setting the config
     does not honour is reported with the C(depends on) lines Kconfig gives it in O(src) and which of
     their options are off, and the task fails.
@@ -75,6 +76,13 @@ options:
     type: str
     choices: [v1, v2, both]
     default: both
+  profile:
+    description:
+      - The containers the kernel is for; the catalogue's levels are per profile (C(unprivileged) makes user
+        namespaces required), as M(lxchost.prep.lxc_checkconfig) judges them.
+    type: str
+    choices: [privileged, unprivileged]
+    default: privileged
   fragments:
     description: Config fragments on the host, applied in order before the LXC options.
     type: list
@@ -260,6 +268,7 @@ def main():
             levels=dict(type="list", elements="str", default=["required", "recommended"],
                         choices=["required", "recommended", "optional"]),
             cgroup_mode=dict(type="str", default="both", choices=["v1", "v2", "both"]),
+            profile=dict(type="str", default="privileged", choices=["privileged", "unprivileged"]),
             fragments=dict(type="list", elements="path", default=[]),
             options=dict(type="dict", default={}),
             expect=dict(type="list", elements="dict"),
@@ -292,7 +301,7 @@ def main():
         result.update(kernel_version=version, changes=changes_since(params["previous_config"], values))
         if mode == "plan":
             settings = plan(version, params["levels"], cgroup_versions, values,
-                            params["fragments"], params["options"])
+                            params["fragments"], params["options"], params["profile"])
             result.update(settings=settings, config_args=config_args(settings))
             module.exit_json(**result)
         settings = params["expect"]

@@ -123,6 +123,24 @@ def host_verdict(row, check_mode):
     return "ready"
 
 
+REASON_WIDTH = 120
+
+
+def _short(text, width=REASON_WIDTH):
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def profile_text(profile, blockers):
+    """'profile privileged: nothing blocks it', or what blocks it with the reasons; '' when unknown."""
+    if not profile:
+        return ""
+    if not blockers:
+        return "profile %s: nothing blocks it" % profile
+    return "profile %s: blocked by %s" % (profile, "; ".join(
+        "%s (%s: %s)" % (item["id"], item["status"], _short(item["reason"].rstrip("."))) for item in blockers))
+
+
 def host_row(name, entry, outcome, check_mode, checked):
     """One host's report: the recorded parts plus what happened to it."""
     system = entry.get("os") or {}
@@ -168,6 +186,9 @@ def host_row(name, entry, outcome, check_mode, checked):
         "missing_required": kernel.get("missing_required") or [],
         "missing_recommended": kernel.get("missing_recommended") or [],
         "kernel_plan": kernel.get("plan"),
+        "profile": kernel.get("profile"),
+        "blockers": [dict(id=item.get("id"), status=item.get("status"), reason=item.get("reason") or "")
+                     for item in kernel.get("blockers") or [] if isinstance(item, dict)],
         "kernel_plan_text": kernel_plan_text(name, kernel, build) if kernel else "",
         "kernel_build": build.get("summary"),
         "cgroup_line": cgroup.get("line"),
@@ -345,6 +366,8 @@ def host_details(row, mode):
             "ready for LXC" if row["ready"] else "NOT ready, missing required: " + ", ".join(row["missing_required"])))
         if row["missing_recommended"]:
             lines.append("  missing recommended: " + ", ".join(row["missing_recommended"]))
+        if row.get("profile"):
+            lines.append("  " + profile_text(row["profile"], row.get("blockers") or []))
         lines.append("  " + row["kernel_plan_text"])
     if row["kernel_build"]:
         lines.append("  kernel build: " + row["kernel_build"])
@@ -475,6 +498,8 @@ def render_markdown(report):
         if r["kernel_version"]:
             verdict = "ready" if r["ready"] else "missing " + ", ".join(r["missing_required"])
             lines.append("- kernel %s from `%s`: %s" % (r["kernel_release"] or r["kernel_version"], r["config_source"], verdict))
+            if r.get("profile"):
+                lines.append("- %s" % profile_text(r["profile"], r.get("blockers") or []))
             lines.append("- %s" % r["kernel_plan_text"])
         if r["kernel_build"]:
             lines.append("- kernel build: %s" % r["kernel_build"])

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: lxchost.prep contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which cgroup line goes into fstab, on each kind of host (facts as _lxc_checker.cgroup_facts gives them)."""
+"""Which cgroup line goes into fstab, on each kind of host (facts as _host_facts.cgroup_facts gives them)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,7 +17,11 @@ from ansible_collections.lxchost.prep.plugins.module_utils._cgroup_plan import (
     v1_obstacle,
     v1_request,
 )
-from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import cgroup_facts
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
+    V1_MOUNT_FLAGS,
+    cgroup_facts,
+    v1_mount_controllers,
+)
 
 PATH = "/var/local/cgroup"
 V1_ALL = ["cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls", "perf_event",
@@ -154,7 +158,7 @@ def _fake_proc(tmp_path, mounts, cgroups):
 
 
 def test_decides_from_the_checkers_own_facts(tmp_path):
-    """The facts come from _lxc_checker.cgroup_facts; this pins the contract between the two."""
+    """The facts come from _host_facts.cgroup_facts; this pins the contract between the two."""
     root = _fake_proc(
         tmp_path,
         "cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0\n"
@@ -214,3 +218,17 @@ def test_no_lxc_view_where_the_host_owns_sys_fs_cgroup():
     plan = decide("v1", SYSTEMD_V1, LEGACY_FS, PATH, v1_options="net_cls")
     view = lxc_view(plan, SYSTEMD_V1)
     assert view["needed"] is False and "/sys/fs/cgroup/systemd" in view["reason"]
+
+
+def test_seclabel_is_a_flag_when_reading_a_mount_and_fstab_options():
+    """SELinux adds seclabel to every mount: it is one of the flags, never a controller, both in the
+    mount table's options and in fstab's (one list of flags, in _host_facts)."""
+    assert "seclabel" in V1_MOUNT_FLAGS
+    assert v1_mount_controllers("rw,seclabel,nosuid,nodev,noexec,relatime,cpu,cpuacct") == ["cpu", "cpuacct"]
+    assert v1_request("rw,relatime,seclabel,name=lxchost", ()) == (set(), "lxchost")
+    plan_named = decide("v1", HYBRID, MODERN_FS, PATH, v1_options="none,name=lxchost")
+    assert mounted_matches(dict(src="cgroup", fstype="cgroup", opts="rw,seclabel,relatime,name=lxchost"),
+                           plan_named, HYBRID)
+    plan_seed = decide("auto", LEGACY, LEGACY_FS, PATH)
+    everything = "rw,seclabel,relatime," + ",".join(LEGACY["v1_available_controllers"])
+    assert mounted_matches(dict(src="cgroup", fstype="cgroup", opts=everything), plan_seed, LEGACY)

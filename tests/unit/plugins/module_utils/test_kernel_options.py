@@ -275,8 +275,10 @@ def test_catalogue_digest_follows_what_makes_a_config_not_the_texts():
     veth = next(i for i, req in enumerate(reqs) if req.id == "veth")
     reworded = reqs[:veth] + [reqs[veth]._replace(why="Another text.", label="VETH", menu="Elsewhere")] + reqs[veth + 1:]
     assert catalogue_digest(reworded) == digest
-    for change in (dict(level="optional"), dict(symbols=(catalogue.Symbol("VETH", "6.2", None),)),
-                   dict(needs=(catalogue.Symbol("INET", None, None),)), dict(only_if=("SMP",)),
+    for change in (dict(levels=(("privileged", "optional"), ("unprivileged", "optional"))),
+                   dict(symbols=(catalogue.Symbol("VETH", "6.2", None, catalogue.EXISTS),)),
+                   dict(symbols=(catalogue.Symbol("VETH", None, None, catalogue.MEANING),)),
+                   dict(needs=(catalogue.Symbol("INET", None, None, catalogue.EXISTS),)), dict(only_if=("SMP",)),
                    dict(cgroup="v2"), dict(builtin_since="7.0")):
         changed = reqs[:veth] + [reqs[veth]._replace(**change)] + reqs[veth + 1:]
         assert catalogue_digest(changed) != digest, change
@@ -318,3 +320,53 @@ def test_rebuild_reasons_in_a_fixed_order():
     new = dict(INPUTS, version="6.1.192", config_sha256="b" * 64, method="make-kpkg", compiler="gcc 13")
     assert rebuild_reasons(INPUTS, new, "h", ["+CONFIG_VETH"]) == [
         "version 6.1.176 -> 6.1.192", "config changed: +CONFIG_VETH", "compiler gcc 13", "method make-kpkg"]
+
+
+# ---------------------------------------------------------------- one plan: the checker's fix fragment
+
+def test_the_checkers_fragment_is_the_missing_part_of_the_build_plan(tmp_path):
+    """lxc_checkconfig's fragment and the kernel_build role's plan are one plan: the fragment is the plan's
+    LXC settings for the missing checks, minus what the config has on already."""
+    path = str(FIXTURES / "linux-6.1-defconfig.config")
+    values = KernelConfig.from_file(path).values
+    result = check_kernel(config=path, profile="unprivileged")
+    missing = set(c["id"] for c in result["checks"] if c["status"] == "missing" and c["level"] in DEFAULT_LEVELS)
+    planned = [(item["symbol"], item["source"][len("LXC: "):]) for item in
+               plan("6.1.192", DEFAULT_LEVELS, BOTH, values, profile="unprivileged")]
+    expected = ["CONFIG_%s=y" % symbol for symbol, req_id in planned
+                if req_id in missing and values.get(symbol) not in ("y", "m")]
+    fragment = [line for line in result["fragment"].splitlines() if not line.startswith("#")]
+    assert fragment == expected and fragment
+
+
+@pytest.mark.parametrize("name", ["linux-6.1-tinyconfig.config", "linux-6.1-defconfig.config", "handmade-2.6.26.config",
+                                  "handmade-5.0.config", "handmade-6.12-cgroupv1-trap.config"])
+def test_the_fragment_switches_on_every_missing_option(name, tmp_path):
+    """A fragment merge_config.sh can read (no comment it would take for a setting), which, laid over the
+    config, leaves no fixable check of its levels missing."""
+    path = FIXTURES / name
+    result = check_kernel(config=str(path))
+    lines = result["fragment"].splitlines()
+    assert lines and not [line for line in lines if line.startswith("# CONFIG_")]
+    fragment = tmp_path / "lxc.config"
+    fragment.write_text(result["fragment"])
+    overlay = dict(KernelConfig.from_file(str(path)).values)
+    overlay.update(read_fragment(str(fragment)))
+    merged = tmp_path / "merged.config"
+    merged.write_text(path.read_text().splitlines(True)[0] + "".join(
+        l for l in path.read_text().splitlines(True)[1:6] if l.startswith("# Linux")) +
+        "".join("CONFIG_%s=%s\n" % (symbol, value) for symbol, value in sorted(overlay.items()) if value != "n"))
+    again = check_kernel(config=str(merged), kernel_version=result["kernel_version"])
+    fixable = [c["id"] for c in result["checks"] if c["status"] == "missing" and c["symbol"]
+               and c["level"] in DEFAULT_LEVELS]
+    still = [c["id"] for c in again["checks"] if c["id"] in fixable and c["status"] == "missing"]
+    assert fixable and still == []
+    assert again["fragment"] == "" or not [l for l in again["fragment"].splitlines() if not l.startswith("#")]
+
+
+def test_no_fragment_when_nothing_is_missing(tmp_path):
+    everything = dict((sym.name, "y") for req in catalogue.REQUIREMENTS for sym in req.symbols)
+    path = tmp_path / "config"
+    path.write_text("# Linux/x86 6.17.0 Kernel Configuration\n" + "".join(
+        "CONFIG_%s=y\n" % name for name in sorted(everything)))
+    assert check_kernel(config=str(path))["fragment"] == ""

@@ -26,24 +26,25 @@ from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import (
     KernelConfig,
     parse_version,
 )
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import cgroup_facts
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import (
     CGROUP_MODES,
     ENABLED,
     MISSING,
     MODULE,
     NOT_APPLICABLE,
-    cgroup_facts,
     check_kernel,
     judge,
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "configs"
-STATUSES = (ENABLED, MODULE, MISSING, NOT_APPLICABLE)
+STATUSES = catalogue.STATUSES
 CHECK_KEYS = {"id", "label", "group", "level", "symbol", "value", "status", "hint", "reason"}
-RESULT_KEYS = {"ready", "kernel_version", "config_source", "compression", "cgroup_mode", "checks",
-               "missing_required", "missing_recommended", "runtime", "report", "lxc_kernel"}
-FACT_KEYS = {"ready", "kernel_version", "config_source", "cgroup_mode", "missing_required",
-             "missing_recommended", "status"}
+RESULT_KEYS = {"ready", "profile", "kernel_version", "config_source", "compression", "cgroup_mode", "checks",
+               "missing_required", "missing_recommended", "blockers", "runtime", "report", "lxc_kernel"}
+FACT_KEYS = {"ready", "profile", "kernel_version", "config_source", "cgroup_mode", "missing_required",
+             "missing_recommended", "status", "runtime_status", "blockers"}
+ALL_IDS = [req.id for req in catalogue.REQUIREMENTS] + [check.id for check in catalogue.RUNTIME_CHECKS]
 
 # What every LXC host has: a config with these set passes every *required* check from 2.6.24 on.
 BASE = {
@@ -97,11 +98,15 @@ GATES = [
     ("file_capabilities", "2.6.32", {}, MISSING, "CONFIG_SECURITY_FILE_CAPABILITIES"),
     ("file_capabilities", "2.6.33", {}, NOT_APPLICABLE, None),
     ("file_capabilities", "2.6.38.6", {"SECURITY_FILE_CAPABILITIES": "n"}, NOT_APPLICABLE, None),
-    # Memory controller renamed in 3.6 (c255a458): the other name does not count.
+    # Memory controller renamed in 3.6 (c255a458). A name the file sets exists in that kernel
+    # (a vendor's backport or a name kept), whatever the version: the file is the evidence.
     ("cgroup_memory", "3.5", {"CGROUP_MEM_RES_CTLR": "y"}, ENABLED, "CONFIG_CGROUP_MEM_RES_CTLR"),
-    ("cgroup_memory", "3.5", {"MEMCG": "y"}, MISSING, "CONFIG_CGROUP_MEM_RES_CTLR"),
+    ("cgroup_memory", "3.5", {"MEMCG": "y"}, ENABLED, "CONFIG_MEMCG"),
+    ("cgroup_memory", "3.5", {}, MISSING, "CONFIG_CGROUP_MEM_RES_CTLR"),
     ("cgroup_memory", "3.6", {"MEMCG": "y"}, ENABLED, "CONFIG_MEMCG"),
-    ("cgroup_memory", "3.6", {"CGROUP_MEM_RES_CTLR": "y"}, MISSING, "CONFIG_MEMCG"),
+    ("cgroup_memory", "3.6", {"CGROUP_MEM_RES_CTLR": "y"}, ENABLED, "CONFIG_CGROUP_MEM_RES_CTLR"),
+    ("cgroup_memory", "3.6", {"CGROUP_MEM_RES_CTLR": "n"}, MISSING, "CONFIG_CGROUP_MEM_RES_CTLR"),
+    ("cgroup_memory", "3.6", {}, MISSING, "CONFIG_MEMCG"),
     ("cgroup_memory", "2.6.25", {"CGROUP_MEM_RES_CTLR": "y"}, ENABLED, "CONFIG_CGROUP_MEM_RES_CTLR"),
     # IPv4 NAT: NF_NAT before 3.7, NF_NAT_IPV4 from 3.7 to 5.0, NF_NAT again from 5.1 (3bf195ae6037).
     ("nf_nat_ipv4", "3.6", {"NF_NAT": "m"}, MODULE, "CONFIG_NF_NAT"),
@@ -109,7 +114,8 @@ GATES = [
     ("nf_nat_ipv4", "3.7", {"NF_NAT_IPV4": "y"}, ENABLED, "CONFIG_NF_NAT_IPV4"),
     ("nf_nat_ipv4", "5.0", {"NF_NAT_IPV4": "m", "NF_NAT": "m"}, MODULE, "CONFIG_NF_NAT_IPV4"),
     ("nf_nat_ipv4", "5.1", {"NF_NAT": "m"}, MODULE, "CONFIG_NF_NAT"),
-    ("nf_nat_ipv4", "5.1", {"NF_NAT_IPV4": "y"}, MISSING, "CONFIG_NF_NAT"),
+    ("nf_nat_ipv4", "5.1", {"NF_NAT_IPV4": "y"}, ENABLED, "CONFIG_NF_NAT_IPV4"),  # the file says it exists
+    ("nf_nat_ipv4", "5.1", {"NF_NAT_IPV4": "n"}, MISSING, "CONFIG_NF_NAT_IPV4"),
     ("nf_nat_ipv6", "3.6", {"NF_NAT": "y"}, NOT_APPLICABLE, None),
     ("nf_nat_ipv6", "3.7", {"NF_NAT_IPV6": "m"}, MODULE, "CONFIG_NF_NAT_IPV6"),
     ("nf_nat_ipv6", "5.0", {"NF_NAT_IPV6": "n", "NF_NAT": "y"}, MISSING, "CONFIG_NF_NAT_IPV6"),
@@ -137,11 +143,14 @@ GATES = [
     # ns_cgroup until 2.6.39, gone in 3.0 (a77aea92010a), cgroup namespaces part of cgroups from 4.6.
     ("cgroup_namespace", "2.6.39", {"CGROUP_NS": "y"}, ENABLED, "CONFIG_CGROUP_NS"),
     ("cgroup_namespace", "2.6.39", {}, MISSING, "CONFIG_CGROUP_NS"),
-    ("cgroup_namespace", "3.0", {"CGROUP_NS": "y"}, NOT_APPLICABLE, None),
+    ("cgroup_namespace", "3.0", {"CGROUP_NS": "y"}, ENABLED, "CONFIG_CGROUP_NS"),  # kept by its vendor
+    ("cgroup_namespace", "3.0", {}, NOT_APPLICABLE, None),
     ("cgroup_namespace", "4.5", {}, NOT_APPLICABLE, None),
     ("cgroup_namespace", "4.6", {}, ENABLED, "CONFIG_CGROUPS"),
     # MASQUERADE: from 5.2 IP_NF_TARGET_MASQUERADE only selects NETFILTER_XT_TARGET_MASQUERADE; either passes.
-    ("ip_nf_target_masquerade", "5.1", {"NETFILTER_XT_TARGET_MASQUERADE": "y"}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
+    ("ip_nf_target_masquerade", "5.1", {"NETFILTER_XT_TARGET_MASQUERADE": "y"}, ENABLED,
+     "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),  # backported: the file says it exists
+    ("ip_nf_target_masquerade", "5.1", {}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
     ("ip_nf_target_masquerade", "5.2", {"NETFILTER_XT_TARGET_MASQUERADE": "m"}, MODULE,
      "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),
     ("ip_nf_target_masquerade", "6.1", {"IP_NF_TARGET_MASQUERADE": "y", "NETFILTER_XT_TARGET_MASQUERADE": "m"}, ENABLED,
@@ -149,6 +158,17 @@ GATES = [
     ("ip_nf_target_masquerade", "6.1", {"IP_NF_TARGET_MASQUERADE": "m", "NETFILTER_XT_TARGET_MASQUERADE": "y"}, ENABLED,
      "CONFIG_NETFILTER_XT_TARGET_MASQUERADE"),
     ("ip_nf_target_masquerade", "6.1", {}, MISSING, "CONFIG_IP_NF_TARGET_MASQUERADE"),
+    # Backports: the file has an option mainline added later (CentOS 5's EVENTFD, RHEL 6's CHECKSUM).
+    ("eventfd", "2.6.18", {"EVENTFD": "y"}, ENABLED, "CONFIG_EVENTFD"),
+    ("eventfd", "2.6.18", {}, NOT_APPLICABLE, None),
+    ("netfilter_xt_target_checksum", "2.6.32", {"NETFILTER_XT_TARGET_CHECKSUM": "m"}, MODULE,
+     "CONFIG_NETFILTER_XT_TARGET_CHECKSUM"),
+    ("netfilter_xt_target_checksum", "2.6.32", {"NETFILTER_XT_TARGET_CHECKSUM": "n"}, MISSING,
+     "CONFIG_NETFILTER_XT_TARGET_CHECKSUM"),
+    ("netfilter_xt_target_checksum", "2.6.32", {}, NOT_APPLICABLE, None),
+    # A range that says what an option means is never overruled by the file (CGROUPS before 4.6).
+    ("cgroup_namespace", "4.5", {"CGROUPS": "y"}, NOT_APPLICABLE, None),
+    ("nft_nat", "4.19", {"NFT_NAT": "m"}, MISSING, "CONFIG_NFT_CHAIN_NAT_IPV4"),
     # Others with a first version.
     ("checkpoint_restore", "3.2", {}, NOT_APPLICABLE, None),
     ("checkpoint_restore", "3.3", {"CHECKPOINT_RESTORE": "y"}, ENABLED, "CONFIG_CHECKPOINT_RESTORE"),
@@ -228,7 +248,7 @@ def test_required_feature_predating_kernel_is_missing(tmp_path):
         assert check["hint"] == "This kernel predates the feature: LXC needs kernel %s or later." % first
         assert check_id in result["missing_required"]
     assert result["ready"] is False
-    assert "Result: NOT ready for LXC; missing required: " in result["report"]
+    assert "Result: NOT ready for LXC (privileged containers); not met (required): " in result["report"]
 
 
 def test_optional_feature_predating_kernel_is_not_applicable(tmp_path):
@@ -270,7 +290,10 @@ def test_missing_required(tmp_path):
     result = run(tmp_path, "6.1", {"NAMESPACES": "n", "IPC_NS": None})
     assert result["ready"] is False
     assert result["missing_required"] == ["namespaces", "ipc_namespace"]
-    assert result["report"].splitlines()[-1] == "Result: NOT ready for LXC; missing required: namespaces, ipc_namespace"
+    assert result["report"].splitlines()[-1] == ("Result: NOT ready for LXC (privileged containers); not met "
+                                                 "(required): namespaces, ipc_namespace")
+    assert [b["id"] for b in result["blockers"]] == ["namespaces", "ipc_namespace"]
+    assert result["blockers"][0]["status"] == MISSING and result["blockers"][0]["hint"].startswith("Set CONFIG_")
 
 
 # ---------------------------------------------------------------- cgroup mode for a file
@@ -354,7 +377,7 @@ def test_result_shape(tmp_path):
     assert result["config_source"] == path
     assert result["compression"] == "gzip"
     assert result["runtime"] is None
-    assert [c["id"] for c in result["checks"]] == [req.id for req in catalogue.REQUIREMENTS]
+    assert [c["id"] for c in result["checks"]] == ALL_IDS
     for check in result["checks"]:
         assert set(check) == CHECK_KEYS, check
         assert check["status"] in STATUSES
@@ -369,16 +392,20 @@ def test_result_shape(tmp_path):
             assert check["hint"] is None
     for key, level in (("missing_required", "required"), ("missing_recommended", "recommended"),
                        ("missing_optional", "optional")):
-        assert result[key] == [c["id"] for c in result["checks"] if c["level"] == level and c["status"] == MISSING]
+        assert result[key] == [c["id"] for c in result["checks"]
+                               if c["level"] == level and c["status"] in (MISSING, catalogue.DISABLED)]
 
 
 def test_fact_shape(tmp_path):
     result = run(tmp_path, "6.1", {"VETH": "m"})
     fact = result["lxc_kernel"]
     assert set(fact) == FACT_KEYS
-    for key in FACT_KEYS - {"status"}:
+    for key in FACT_KEYS - {"status", "runtime_status", "blockers"}:
         assert fact[key] == result[key]
-    assert fact["status"] == dict((c["id"], c["status"]) for c in result["checks"])
+    assert fact["status"] == dict((c["id"], c["status"]) for c in result["checks"] if c["group"] != "host")
+    assert sorted(fact["status"]) == sorted(req.id for req in catalogue.REQUIREMENTS)
+    assert fact["runtime_status"] == dict((c.id, NOT_APPLICABLE) for c in catalogue.RUNTIME_CHECKS)
+    assert fact["blockers"] == [b["id"] for b in result["blockers"]] == []
     assert fact["status"]["veth"] == MODULE
 
 
@@ -394,19 +421,23 @@ def test_report_sections_and_lines(tmp_path):
     lines = result["report"].splitlines()
     assert lines[0] == "Kernel configuration: %s" % result["config_source"]
     assert lines[1] == "Kernel version: 4.4.0"
-    assert lines[2].startswith("Cgroup checks for: v1 and v2")
+    assert lines[2] == "Profile: privileged containers"
+    assert lines[3].startswith("Cgroup checks for: v1 and v2")
     titles = [line for line in lines if line.startswith("--- ")]
-    used = [title for group, title in catalogue.GROUPS if any(r.group == group for r in catalogue.REQUIREMENTS)]
-    assert titles == ["--- %s ---" % title for title in used]
+    assert titles == ["--- %s ---" % title for _group, title in catalogue.GROUPS] + ["--- What to do ---"]
     for check in result["checks"]:
-        assert sum(1 for line in lines if line.startswith(check["label"] + ": ")) >= 1, check["label"]
+        if check["group"] != "host":
+            assert sum(1 for line in lines if line.startswith(check["label"] + ": ")) >= 1, check["label"]
+    # The running host is not judged for a file: one line says so instead of each runtime check.
+    host = lines.index("--- Running host ---")
+    assert lines[host + 1].startswith("Not judged: Judged only for the running kernel")
     assert "Veth pair device: enabled (module)" in lines
     assert "Multiple /dev/pts instances: enabled" in lines
     assert "Namespaces: enabled" in lines
     assert any(line.startswith("Cgroup memory controller: missing") for line in lines)
-    assert "--- Running host ---" not in lines
     assert "\x1b[" not in result["report"]  # no colour codes in logs
-    assert lines[-1].startswith("Result: ready for LXC; missing recommended: ")
+    assert "cgroup_memory: Set CONFIG_MEMCG=y" in "\n".join(lines[lines.index("--- What to do ---"):])
+    assert lines[-1].startswith("Result: ready for LXC (privileged containers); not met (recommended): ")
 
 
 def test_report_required_and_not_applicable_wording(tmp_path):
@@ -414,14 +445,15 @@ def test_report_required_and_not_applicable_wording(tmp_path):
     lines = result["report"].splitlines()
     assert "Pid namespace: required" in lines
     assert any(line.startswith("File capabilities: not applicable (Always built in since 2.6.33") for line in lines)
-    assert lines[-1] == "Result: NOT ready for LXC; missing required: pid_namespace"
+    assert lines[-1] == "Result: NOT ready for LXC (privileged containers); not met (required): pid_namespace"
 
 
 def test_report_all_good(tmp_path):
     everything = dict((sym.name, "y") for req in catalogue.REQUIREMENTS for sym in req.symbols)
     result = run(tmp_path, "6.17", everything)
     assert result["missing_required"] == result["missing_recommended"] == []
-    assert result["report"].splitlines()[-1] == "Result: ready for LXC"
+    assert result["report"].splitlines()[-1] == "Result: ready for LXC (privileged containers)"
+    assert "--- What to do ---" not in result["report"]
 
 
 def test_report_names_compression(tmp_path):
@@ -601,9 +633,10 @@ def test_runtime_other_facts(tmp_path):
     runtime = check_kernel(runtime_root=root, release=RELEASE)["runtime"]
     assert runtime["kernel_release"] == RELEASE
     assert runtime["cgroup_namespace"] is True
-    assert runtime["userns_helpers"]["newuidmap"] == {"path": "/usr/bin/newuidmap", "setuid": True,
+    # setuid means setuid root: the tests run as root, so the file is root's.
+    assert runtime["userns_helpers"]["newuidmap"] == {"path": "/usr/bin/newuidmap", "setuid": os.geteuid() == 0,
                                                       "file_capabilities": False}
-    assert runtime["userns_helpers"]["newgidmap"]["setuid"] is True
+    assert runtime["userns_helpers"]["newgidmap"]["setuid"] is (os.geteuid() == 0)
 
 
 def test_runtime_helpers_absent_or_not_setuid(tmp_path):
@@ -611,8 +644,10 @@ def test_runtime_helpers_absent_or_not_setuid(tmp_path):
                            release=RELEASE)["runtime"]
     assert runtime["userns_helpers"] == {"newuidmap": None, "newgidmap": None}
     assert runtime["cgroup_namespace"] is False
-    report = check_kernel(runtime_root=fake_root(tmp_path / "b", "v2", helpers="plain"), release=RELEASE)["report"]
-    assert "newuidmap: neither setuid nor file capabilities" in report.splitlines()
+    report = check_kernel(runtime_root=fake_root(tmp_path / "b", "v2", helpers="plain"), release=RELEASE,
+                          profile="unprivileged", user="lxcuser")["report"]
+    assert ("newuidmap (setuid root): required (/usr/bin/newuidmap is neither setuid root nor given file "
+            "capabilities.") in report
 
 
 def test_runtime_modules(tmp_path):
@@ -690,7 +725,7 @@ def test_running_report_section(tmp_path):
     assert "Cgroup v2 mount points: /sys/fs/cgroup/unified" in lines
     assert "Cgroup v1 mount points: /sys/fs/cgroup/systemd, /sys/fs/cgroup/cpu,cpuacct, /sys/fs/cgroup/devices" in lines
     assert "Cgroup namespace: yes" in lines
-    assert "newuidmap: not installed" in lines
+    assert any(line.startswith("Not judged for privileged containers: ") and "newuidmap" in line for line in lines)
     assert lines.index("--- Running host ---") < len(lines) - 2
     assert lines[-1].startswith("Result: ")
 
@@ -703,7 +738,9 @@ def test_file_never_gets_runtime_facts(tmp_path):
     assert result["runtime"] is None
     assert result["cgroup_mode"] == "v1 and v2"   # not the host's v2
     assert result["kernel_version"] == "4.4.0"    # not the host's release
-    assert "--- Running host ---" not in result["report"]
+    assert "Cgroup mode:" not in result["report"]
+    assert [c["status"] for c in result["checks"] if c["group"] == "host"] == [NOT_APPLICABLE] * len(
+        catalogue.RUNTIME_CHECKS)
     assert result["lxc_kernel"]["config_source"] == config
 
 
@@ -730,18 +767,22 @@ def test_judge_properties(version, values, cgroups):
         check = judge(req, config, version, cgroups)
         assert check["status"] in STATUSES
         assert check["value"] in ("y", "m", "n", None)
+        builtin = req.builtin_since and version >= parse_version(req.builtin_since)
         if check["symbol"] is not None:
             name = check["symbol"][len("CONFIG_"):]
-            valid = [s for s in req.symbols
-                     if (s.since is None or version >= parse_version(s.since))
-                     and (s.until is None or version < parse_version(s.until))]
+            # The file-evidence rule, restated: an option the file mentions exists, unless its range
+            # says what it means; the version decides for the others; nothing once built in.
+            valid = [s for s in req.symbols if not builtin and (
+                (s.gate == catalogue.EXISTS and s.name in values)
+                or ((s.since is None or version >= parse_version(s.since))
+                    and (s.until is None or version < parse_version(s.until))))]
             assert name in [s.name for s in valid]
             # Enabled/module exactly when one of the valid symbols is y/m.
             on = any(values.get(s.name) in ("y", "m") for s in valid)
             assert (check["status"] in (ENABLED, MODULE)) == on or check["status"] == NOT_APPLICABLE
         else:
             assert check["status"] in (MISSING, NOT_APPLICABLE)
-            assert check["status"] == NOT_APPLICABLE or req.level == catalogue.REQUIRED
+            assert check["status"] == NOT_APPLICABLE or catalogue.level_for(req, "privileged") == catalogue.REQUIRED
 
 
 # ---------------------------------------------------------------- committed fixtures

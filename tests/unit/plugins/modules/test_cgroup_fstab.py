@@ -107,6 +107,17 @@ def test_nothing_to_do_once_mounted(paths, monkeypatch, capsys):
     assert oct(paths["mnt"].stat().st_mode & 0o777) == oct(0o555)  # a mounted root is never chmod-ed
 
 
+def test_an_selinux_mount_is_not_mounted_again(paths, monkeypatch, capsys):
+    """On an SELinux host the kernel shows seclabel among the mount's options: that is a flag, so the
+    mount is the one planned and nothing is unmounted or mounted again, run after run."""
+    paths["fstab"].write_bytes(b"cgroup %s cgroup none,name=lxchost 0 0\n" % str(paths["mnt"]).encode())
+    paths["mnt"].mkdir()
+    host = Host(monkeypatch, mounted=dict(src="cgroup", fstype="cgroup", opts="rw,seclabel,relatime,name=lxchost"))
+    for _run in range(2):
+        result = run_module(capsys, args_for(paths, mode="v1", v1_options="none,name=lxchost"))
+        assert not result["changed"] and result["mounted"] and host.commands == [], result
+
+
 def test_failed_mount_restores_fstab_byte_for_byte(paths, monkeypatch, capsys):
     Host(monkeypatch, fail=("mount",))
     result = run_module(capsys, args_for(paths, backup=True))
@@ -221,3 +232,26 @@ def test_no_lxc_view_on_a_cgroup2_host(paths, monkeypatch, capsys):
     Host(monkeypatch)
     result = run_module(capsys, args_for(paths, _ansible_check_mode=True))
     assert result["mode"] == "v2" and result["lxc_view"]["needed"] is False and result["lxc_view"]["path"] is None
+
+
+def test_on_the_recorded_selinux_host_a_mounted_line_is_left_alone(paths, monkeypatch, capsys, tmp_path):
+    """CentOS 7 (SELinux enforcing, cgroup v1 held by systemd, no cgroup2): auto picks the named hierarchy,
+    and once it is mounted - the kernel adding seclabel to its options - runs change nothing and mount nothing."""
+    from ansible_collections.lxchost.prep.plugins.module_utils import _host_facts as host_facts
+    from ansible_collections.lxchost.prep.tests.unit.plugins.module_utils.host_trees import host_root
+
+    root, _release = host_root(tmp_path / "host", "centos-7-selinux")
+    mounts = tmp_path / "host" / "centos-7-selinux" / "proc" / "self" / "mounts"
+    mounts.write_text(mounts.read_text() + "cgroup %s cgroup rw,seclabel,relatime,name=lxchost 0 0\n" % paths["mnt"])
+    paths["fstab"].write_bytes(ORIGINAL + b"\ncgroup %s cgroup none,name=lxchost 0 0\n" % str(paths["mnt"]).encode())
+    paths["mnt"].mkdir()
+    host = Host(monkeypatch)
+    monkeypatch.setattr(cgroup_fstab, "cgroup_facts", lambda: host_facts.cgroup_facts(root))
+    monkeypatch.setattr(cgroup_fstab, "kernel_filesystems", lambda: host_facts.kernel_filesystems(root))
+    monkeypatch.setattr(cgroup_fstab, "mount_table", lambda: host_facts.mount_table(root))
+    monkeypatch.setattr(cgroup_fstab, "mounted_at", lambda path: host_facts.mounted_at(path, root))
+    for _run in range(2):
+        result = run_module(capsys, dict(path=str(paths["mnt"]), fstab=str(paths["fstab"])))
+        assert result["line"] == "cgroup %s cgroup none,name=lxchost 0 0" % paths["mnt"], result
+        assert not result["changed"] and result["mounted"] and host.commands == [], result
+    assert "seclabel" not in result["cgroup_facts"]["v1_bound_controllers"]

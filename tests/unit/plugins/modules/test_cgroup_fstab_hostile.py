@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from ansible.module_utils import basic
 
+from ansible_collections.lxchost.prep.plugins.module_utils import _host_facts as host_facts
 from ansible_collections.lxchost.prep.plugins.modules import cgroup_fstab
 from ansible_collections.lxchost.prep.tests.unit.plugins.modules import module_process
 from ansible_collections.lxchost.prep.tests.unit.plugins.modules.test_cgroup_fstab import (
@@ -368,9 +369,12 @@ def test_the_mount_table_is_compared_in_canonical_form(paths, monkeypatch, capsy
     paths["mnt"].mkdir()
     alias = paths["root"] / "alias"
     os.symlink(str(paths["mnt"]), str(alias))
-    table = paths["root"] / "mounts"
+    table = paths["root"] / "proc" / "self" / "mounts"
+    table.parent.mkdir(parents=True)
     table.write_bytes(b"sysfs /sys sysfs rw 0 0\ncgroup2 " + str(paths["mnt"]).encode() + b" cgroup2 rw 0 0\n")
-    monkeypatch.setattr(cgroup_fstab, "MOUNT_TABLE", str(table))
+    host_root = str(paths["root"])
+    monkeypatch.setattr(cgroup_fstab, "mount_table", lambda: host_facts.mount_table(host_root))
+    monkeypatch.setattr(cgroup_fstab, "mounted_at", lambda path: host_facts.mounted_at(path, host_root))
     commands = []
     monkeypatch.setattr(cgroup_fstab, "kernel_filesystems", lambda: {"cgroup", "cgroup2"})
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda module, argv, **kw: commands.append(argv) or (0, "", ""))

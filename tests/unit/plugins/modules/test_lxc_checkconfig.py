@@ -50,7 +50,8 @@ def assert_full_result(result):
     fact = result["ansible_facts"]["lxc_kernel"]
     assert fact["ready"] == result["ready"]
     assert fact["kernel_version"] == result["kernel_version"]
-    assert set(fact["status"]) == set(c["id"] for c in result["checks"])
+    assert set(fact["status"]) | set(fact["runtime_status"]) == set(c["id"] for c in result["checks"])
+    assert fact["profile"] == result["profile"]
     assert "lxc_kernel" not in result  # only as a fact
     assert "warnings" not in result or isinstance(result["warnings"], list)
 
@@ -261,3 +262,44 @@ def test_running_kernel(tmp_path):
     assert result["runtime"]["kernel_release"] == os.uname()[2]
     assert result["runtime"]["cgroup"]["mode"] in ("v1", "hybrid", "v2", "none")
     assert "--- Running host ---" in result["report"]
+
+
+# ---------------------------------------------------------------- profiles
+
+def test_profile_decides_the_level_of_user_namespaces(tmp_path):
+    path = write_config(tmp_path, "6.1.0", dict(BASE, USER_NS="n"), name="no-userns")
+    rc, privileged, _err = run_module(tmp_path, {"config": path, "fail_on": "required"})
+    assert rc == 0 and privileged["ready"] is True and privileged["profile"] == "privileged"
+    assert "user_namespace" in privileged["missing_recommended"]
+    rc, unprivileged, _err = run_module(tmp_path, {"config": path, "fail_on": "required", "profile": "unprivileged",
+                                                   "unprivileged_user": "lxc"})
+    assert rc == 1 and unprivileged["ready"] is False
+    assert unprivileged["msg"].endswith("lacks what LXC needs for unprivileged containers (required): user_namespace.")
+    assert [b["id"] for b in unprivileged["blockers"]] == ["user_namespace"]
+    assert unprivileged["ansible_facts"]["lxc_kernel"]["blockers"] == ["user_namespace"]
+    assert "Profile: unprivileged containers" in unprivileged["report"]
+
+
+def test_bad_profile(tmp_path, good_config):
+    rc, result, _err = run_module(tmp_path, {"config": good_config, "profile": "rootless"})
+    assert rc == 1 and "profile" in result["msg"]
+
+
+def test_fragment_follows_the_levels_asked(tmp_path):
+    path = write_config(tmp_path, "6.1.0", dict(BASE, VETH="n", MACVLAN="n"), name="frag")
+    _rc, default, _err = run_module(tmp_path, {"config": path})
+    assert "CONFIG_VETH=y" in default["fragment"] and "CONFIG_MACVLAN=y" not in default["fragment"]
+    _rc, everything, _err = run_module(tmp_path, {"config": path, "fragment_levels": ["optional"]})
+    assert "CONFIG_MACVLAN=y" in everything["fragment"] and "CONFIG_VETH=y" not in everything["fragment"]
+    rc, bad, _err = run_module(tmp_path, {"config": path, "fragment_levels": ["urgent"]})
+    assert rc == 1 and "fragment_levels" in bad["msg"]
+
+
+def test_baseline_option(tmp_path, good_config):
+    older = write_config(tmp_path, "6.1.0", dict(BASE, VETH="n"), name="older")
+    rc, result, _err = run_module(tmp_path, {"config": good_config, "baseline": older})
+    assert rc == 0 and result["baseline"]["became_enabled"] == ["cgroup_device", "cgroup_memory", "veth", "bridge"]
+    assert result["baseline"]["became_missing"] == []
+    assert result["baseline"]["config_source"] == older and "gains" in result["baseline"]["summary"]
+    rc, result, _err = run_module(tmp_path, {"baseline": "running"})
+    assert rc == 1 and "give that config in config" in result["msg"]

@@ -200,3 +200,19 @@ def test_the_builder_is_named_from_the_kernel_build_part():
     text = "\n".join(fleet.render_text(report({"vps-1": entry})))
     assert "kernel build needed (missing required: veth), on builder buildbox" in text
     assert "  kernel build: 6.1.176-lxc-7abc02db: would be built on buildbox" in text
+
+
+def test_each_hosts_profile_and_what_blocks_it():
+    """The kernel part carries the checker's profile and blockers; the text names them with the reasons."""
+    ok = dict(fresh_host(), kernel=dict(kernel(), profile="privileged", blockers=[]))
+    blocked = dict(fresh_host(), kernel=dict(kernel(False, "blocked", ["user_namespaces"]), profile="unprivileged",
+                                             blockers=[{"id": "apparmor_restrict_unprivileged_userns",
+                                                        "status": "disabled", "label": "x", "hint": "y",
+                                                        "reason": "kernel.apparmor_restrict_unprivileged_userns = 1."}]))
+    rep = report({"host-a": ok, "host-b": blocked})
+    text = fleet.render_text(rep)
+    assert "  profile privileged: nothing blocks it" in text
+    assert ("  profile unprivileged: blocked by apparmor_restrict_unprivileged_userns (disabled: "
+            "kernel.apparmor_restrict_unprivileged_userns = 1)") in text
+    assert fleet.profile_text(None, []) == ""
+    assert fleet.profile_text("privileged", [{"id": "x", "status": "missing", "reason": "r" * 300}]).endswith("...)")
