@@ -8,14 +8,28 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 
 import pytest
-from ansible.module_utils import _internal as _ansible_internal
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils import _internal as _ansible_internal
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older ansible-core reads the arguments from basic._ANSIBLE_ARGS, as bytes
+    _ansible_internal = None
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps(dict(ANSIBLE_MODULE_ARGS=args)).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 from ansible_collections.lxchost.prep.plugins.modules import cgroup_fstab
 
@@ -52,17 +66,26 @@ def paths(tmp_path):
     return dict(fstab=fstab, mnt=tmp_path / "cgroup")
 
 
-def run_module(capsys, args):
-    # Once controller code is imported in this process (the callback's tests), module warnings
-    # go to the controller's display instead of the result; run as a module would on a host.
+@contextlib.contextmanager
+def as_on_a_host():
+    """Once controller code is imported in this process (the callback's tests), ansible-core
+    >= 2.19 sends module warnings to the controller's display instead of the result; run as a
+    module would on a host."""
+    if _ansible_internal is None:
+        yield
+        return
     was_controller = _ansible_internal.is_controller
     _ansible_internal.is_controller = False
     try:
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                cgroup_fstab.main()
+        yield
     finally:
         _ansible_internal.is_controller = was_controller
+
+
+def run_module(capsys, args):
+    with as_on_a_host(), patch_module_args(args):
+        with pytest.raises(SystemExit):
+            cgroup_fstab.main()
     return json.loads(capsys.readouterr().out)
 
 
