@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 MODES = ("auto", "v1", "v2")
-SEED_OPTIONS = "defaults"
+CLASSIC_V1_OPTIONS = "defaults"
 NAMED_FALLBACK_OPTIONS = "none,name=lxchost"
 
 # Mount options that are not controllers (generic ones and cgroup v1 flags).
@@ -155,7 +155,7 @@ def _entry(src_type, path, options):
     return dict(src=src_type, path=path, fstype=src_type, opts=options, dump="0", passno="0")
 
 
-def decide(mode, facts, filesystems, path, v1_options=SEED_OPTIONS):
+def decide(mode, facts, filesystems, path, v1_options=CLASSIC_V1_OPTIONS):
     """The fstab entry for path, the mode it is (v1 or v2), and why; or PlanError.
 
     mode auto never picks a mount bound to fail; a forced mode that cannot work raises PlanError

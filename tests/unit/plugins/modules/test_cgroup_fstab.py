@@ -149,7 +149,7 @@ def test_forced_v1_that_cannot_work_is_refused_before_anything(paths, monkeypatc
     assert paths["fstab"].read_bytes() == ORIGINAL and host.commands == [] and not paths["mnt"].exists()
 
 
-def test_present_writes_the_seed_line_with_a_warning(paths, monkeypatch, capsys):
+def test_present_writes_the_classic_line_with_a_warning(paths, monkeypatch, capsys):
     host = Host(monkeypatch)
     result = run_module(capsys, args_for(paths, mode="v1", state="present"))
     assert result["changed"] and result["line"] == "cgroup %s cgroup defaults 0 0" % paths["mnt"]

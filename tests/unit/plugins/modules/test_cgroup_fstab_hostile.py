@@ -516,11 +516,11 @@ def run_in_namespace(tmp_path, setup, args, fake_bin=None):
 
 def full_disk_setup(tmp_path, fstab_bytes):
     """A 16 KiB tmpfs at tmp_path/etc holding fstab, too small for a second copy of it."""
-    seed = tmp_path / "fstab.seed"
-    seed.write_bytes(fstab_bytes)
+    original = tmp_path / "fstab.original"
+    original.write_bytes(fstab_bytes)
     etc = tmp_path / "etc"
     etc.mkdir()
-    return etc, "%s -t tmpfs -o size=16k,mode=0755 tmpfs %s\ncp %s %s/fstab\n" % (shutil.which("mount"), etc, seed, etc)
+    return etc, "%s -t tmpfs -o size=16k,mode=0755 tmpfs %s\ncp %s %s/fstab\n" % (shutil.which("mount"), etc, original, etc)
 
 
 BIG = b"# padding to fill the small file system\n" * 260  # 10 KiB: one copy fits, two do not
@@ -548,7 +548,7 @@ def test_real_full_disk_leaves_no_file_and_the_same_bytes(tmp_path):
         cgroup_facts=UNIFIED)}))
     env = dict(os.environ, PYTHONPATH=module_process.collections_root())
     module = "ansible_collections.lxchost.prep.plugins.modules.cgroup_fstab"
-    script = "set -e\n%s\n%s -m %s %s > %s/result || true\nls -A %s > %s\ncmp %s/fstab %s/fstab.seed\n" % (
+    script = "set -e\n%s\n%s -m %s %s > %s/result || true\nls -A %s > %s\ncmp %s/fstab %s/fstab.original\n" % (
         setup, sys.executable, module, args_file, tmp_path, etc, report, etc, tmp_path)
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120, check=False)
