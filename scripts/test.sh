@@ -66,29 +66,63 @@ phase_layout() { "${REPO_ROOT}/scripts/layout.sh"; }
 
 # --venv: ansible-test builds one venv per sanity test from its own pinned
 # requirements (fetched from PyPI once, then cached under ~/.ansible/test/venv),
-# which keeps pylint & co out of the project venv. Only Python 3.11 is tested:
-# the other interpreters ansible-test knows are not on a Debian 12 machine.
+# which keeps pylint & co out of the project venv. Run on the ansible-core matrix
+# (scripts/lib.sh: CORE_MATRIX, the oldest release claimed and the newest), each with its
+# venv's Python (Debian's 3.11 for the oldest; the newest needs 3.12 or later).
 phase_sanity() {
-    local out="${NOTES}.sanity"
-    (cd "${COLLECTION_DIR}" && ansible-test sanity --venv --python "${PYTHON_VERSION}" --color no) \
-        2>&1 | tee "${out}"
-    # ansible-test passes when it finds no files; that is a broken layout, not a pass.
-    if grep -q 'All targets skipped' "${out}"; then
-        log "sanity: ansible-test found no files to test"; return 1
-    fi
-    echo "sanity: $(grep -c '^Running sanity test' "${out}") sanity tests ran" >>"${NOTES}"
+    local leg rc=0
+    for leg in "${CORE_MATRIX[@]}"; do
+        core_leg sanity "${leg}" || rc=1
+    done
+    return "${rc}"
 }
 
 # --local: the project venv has ansible-test's unit requirements (tests/requirements.txt)
 # plus what the tests import (hypothesis, zstandard); lxc-checkconfig is on the host.
+# Then the same tests on each ansible-core of the matrix, in venvs ansible-test makes from
+# tests/unit/requirements.txt and tests/unit/constraints.txt.
 phase_units() {
     local out="${NOTES}.units"
-    local rc=0
+    local rc=0 leg
     (cd "${COLLECTION_DIR}" && ansible-test units --local --python "${PYTHON_VERSION}" --color no) \
         2>&1 | tee "${out}" || rc=$?
     local summary_rc=0
     pytest_summary units "${out}" || summary_rc=$?
     [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    for leg in "${CORE_MATRIX[@]}"; do
+        core_leg units "${leg}" || rc=1
+    done
+    return "${rc}"
+}
+
+# `ansible-test COMMAND --venv` with the ansible-core of matrix leg LEG: its venv first on PATH,
+# its Python's version for --python. The summary gets the release, the counts and the time.
+core_leg() {
+    local command=$1 leg=$2 start=${SECONDS} venv python core label out rc=0
+    venv="$(core_venv "${leg}")"
+    out="${NOTES}.${command}-${leg}"
+    if [ ! -x "${venv}/bin/ansible-test" ]; then
+        echo "${command}: ansible-core ${leg}: no ${venv} (see scripts/setup.sh's output)" >>"${NOTES}"
+        return 1
+    fi
+    python="$("${venv}/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    core="$("${venv}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
+    label="${command} ansible-core ${core} (${leg}, Python ${python})"
+    log "${label}"
+    (cd "${COLLECTION_DIR}" && PATH="${venv}/bin:${PATH}" VIRTUAL_ENV="${venv}" \
+        ansible-test "${command}" --venv --python "${python}" --color no) 2>&1 | tee "${out}" || rc=$?
+    if [ "${command}" = sanity ]; then
+        # ansible-test passes when it finds no files; that is a broken layout, not a pass.
+        if grep -q 'All targets skipped' "${out}"; then
+            log "sanity: ansible-test found no files to test"; rc=1
+        fi
+        echo "${label}: $(grep -c '^Running sanity test' "${out}") sanity tests ran" >>"${NOTES}"
+    else
+        local summary_rc=0
+        pytest_summary "${label}" "${out}" || summary_rc=$?
+        [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    fi
+    echo "${label}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s" >>"${NOTES}"
     return "${rc}"
 }
 
@@ -115,6 +149,9 @@ phase_pytest() {
 # In the git checkout, so the file list is git's (build/, .venv/ are ignored).
 phase_lint() {
     (cd "${REPO_ROOT}" && ansible-lint --nocolor --profile production)
+    # The module, role and plugin docs as the docs site (make docs) renders them: markup, and
+    # references to this collection, its dependencies and ansible.builtin.
+    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent "${COLLECTION_DIR}"
 }
 
 phase_changelog() {
