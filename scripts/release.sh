@@ -11,7 +11,7 @@ set -euo pipefail
 use_venv
 cd "${REPO_ROOT}"
 version="$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')"
-[ -z "$(git status --porcelain)" ] || die "the checkout has uncommitted changes; commit them first"
+[ -z "$(git status --porcelain --untracked-files=no)" ] || die "the checkout has uncommitted changes; commit them first"
 if python - "${version}" <<'PY'
 import sys, yaml
 releases = yaml.safe_load(open("changelogs/changelog.yaml")).get("releases") or {}
