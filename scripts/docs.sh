@@ -10,8 +10,9 @@ use_venv
 "${REPO_ROOT}/scripts/layout.sh"
 DOCS_DIR="${REPO_ROOT}/build/docs"
 rm -rf "${DOCS_DIR}"
+mkdir -p "${DOCS_DIR}"
 # antsibull-docs writes only into a directory no one else can write to.
-mkdir -p -m 0755 "${DOCS_DIR}/rst"
+mkdir -m 0755 "${DOCS_DIR}/rst"
 antsibull-docs collection --use-current --squash-hierarchy --fail-on-error \
     --dest-dir "${DOCS_DIR}/rst" lxchost.prep
 sphinx-build -q -W --keep-going -b html -c "${REPO_ROOT}/scripts/docsite" \
