@@ -5,7 +5,7 @@ SHELL := /bin/bash
 INVENTORY ?=
 SCENARIO ?=
 
-.PHONY: help setup test sanity units pytest lint changelog build runner molecule image demo demo-vm demo-clean clean
+.PHONY: help setup test sanity units pytest lint changelog build runner molecule image docs release demo demo-vm demo-clean clean
 
 help:
 	@echo "make setup       install Debian packages and the .venv (idempotent)"
@@ -13,6 +13,8 @@ help:
 	@echo "make sanity | units | pytest | lint | changelog | build | runner | molecule   one phase"
 	@echo "                 (runner: the playbook through ansible-runner, and from the installed tarball)"
 	@echo "make molecule SCENARIO=lxc_checkconfig   some scenarios (space separated)"
+	@echo "make docs        the docs site (antsibull-docs, Sphinx) in build/docs/html"
+	@echo "make release     the 1.0.0 release: CHANGELOG.md from the fragments, then the tarball"
 	@echo "make image       start dockerd if needed and build the base image"
 	@echo "make demo        run site.yml on a disposable container (or INVENTORY=path)"
 	@echo "make demo-vm     the same on 2 local VMs that boot, with a kernel built, installed and booted"
@@ -32,6 +34,12 @@ sanity units pytest lint changelog build runner molecule:
 image:
 	scripts/docker-up.sh
 	scripts/base-image.sh
+
+docs: setup
+	scripts/docs.sh
+
+release: setup
+	scripts/release.sh
 
 demo:
 	INVENTORY="$(INVENTORY)" scripts/demo.sh

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Build the systemd Debian image the molecule scenarios and `make demo` boot,
-# from Debian's packages (no registry needed). Skipped when an image with the
-# same recipe hash exists. With LXCHOST_IMAGE set to another name the image is
-# used as given (pulled if absent) and nothing is built.
+# Build the systemd Debian images the molecule scenarios and `make demo` boot,
+# from Debian's packages (no registry needed): lxchost/debian-systemd:SUITE for
+# Debian 11 (bullseye), 12 (bookworm) and 13 (trixie).
+#   scripts/base-image.sh                  the image LXCHOST_IMAGE names (bookworm by default)
+#   scripts/base-image.sh bullseye trixie  these
+# An image with the same recipe hash is kept. With LXCHOST_IMAGE set to an image that
+# is not one of these, that image is used as given (pulled if absent).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DEFAULT_IMAGE="lxchost/debian-systemd:bookworm"
-SUITE="bookworm"
+IMAGE_PREFIX="lxchost/debian-systemd:"
+SUITES=(bullseye bookworm trixie)
 # Keep lean: every scenario boots this. Scenarios needing more (kernel build
 # tools, ...) add them here so nothing hits the network at converge time.
 PACKAGES=(
@@ -17,46 +20,65 @@ PACKAGES=(
     xz-utils bzip2 zstd gzip   # compressed kernel configs (/proc/config.gz, ...)
 )
 
-if [ "${LXCHOST_IMAGE}" != "${DEFAULT_IMAGE}" ]; then
-    if ! docker image inspect "${LXCHOST_IMAGE}" >/dev/null 2>&1; then
-        log "pulling ${LXCHOST_IMAGE}"
-        docker pull "${LXCHOST_IMAGE}"
+if [ "$#" -eq 0 ]; then
+    suite="${LXCHOST_IMAGE#"${IMAGE_PREFIX}"}"
+    if [ "${suite}" = "${LXCHOST_IMAGE}" ] || [[ " ${SUITES[*]} " != *" ${suite} "* ]]; then
+        if ! docker image inspect "${LXCHOST_IMAGE}" >/dev/null 2>&1; then
+            log "pulling ${LXCHOST_IMAGE}"
+            docker pull "${LXCHOST_IMAGE}"
+        fi
+        exit 0
     fi
-    exit 0
+    set -- "${suite}"
 fi
 
 # The recipe hash covers this script (package list, post-install steps).
 RECIPE="$(sha256sum "$0" | cut -c1-16)"
-have="$(docker image inspect -f '{{ index .Config.Labels "org.lxchost.recipe" }}' \
-    "${DEFAULT_IMAGE}" 2>/dev/null || true)"
-if [ "${have}" = "${RECIPE}" ]; then
-    log "image ${DEFAULT_IMAGE} is current (recipe ${RECIPE})"
-    exit 0
-fi
 
-MIRROR="$(apt_mirror "${SUITE}")"
-[ -n "${MIRROR}" ] || die "no ${SUITE} mirror in /etc/apt/sources*; set LXCHOST_MIRROR"
+build_image() {
+    local suite=$1 image="${IMAGE_PREFIX}$1" have mirror rootfs includes
+    [[ " ${SUITES[*]} " == *" ${suite} "* ]] || die "unknown suite ${suite} (known: ${SUITES[*]})"
+    have="$(docker image inspect -f '{{ index .Config.Labels "org.lxchost.recipe" }}' \
+        "${image}" 2>/dev/null || true)"
+    if [ "${have}" = "${RECIPE}" ]; then
+        log "image ${image} is current (recipe ${RECIPE})"
+        return 0
+    fi
 
-ROOTFS="$(mktemp -d /var/tmp/lxchost-rootfs.XXXXXX)"
-trap 'rm -rf "${ROOTFS}"' EXIT
-log "debootstrap ${SUITE} from ${MIRROR} into ${ROOTFS}"
-includes="$(IFS=,; echo "${PACKAGES[*]}")"
-debootstrap --variant=minbase --include="${includes}" "${SUITE}" "${ROOTFS}" "${MIRROR}" \
-    >"${CACHE_DIR}/debootstrap.log" 2>&1 \
-    || { tail -n 40 "${CACHE_DIR}/debootstrap.log" >&2; die "debootstrap failed"; }
+    # The mirror this machine uses for SUITE, else the one of its own release: Debian's
+    # archive serves every suite from the same address.
+    mirror="$(apt_mirror "${suite}")"
+    [ -n "${mirror}" ] || mirror="$(apt_mirror "$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)")"
+    [ -n "${mirror}" ] || die "no Debian mirror in /etc/apt/sources*; set LXCHOST_MIRROR"
 
-# Container hygiene: no consoles to wait for, a fresh machine-id per container,
-# no package caches in the image.
-chroot "${ROOTFS}" systemctl mask getty.target console-getty.service \
-    systemd-udevd.service systemd-udevd-kernel.socket systemd-udevd-control.socket \
-    lxc-net.service lxc.service >/dev/null 2>&1 || true
-: >"${ROOTFS}/etc/machine-id"
-rm -rf "${ROOTFS}"/var/cache/apt/archives/*.deb "${ROOTFS}"/var/lib/apt/lists/*
+    rootfs="$(mktemp -d /var/tmp/lxchost-rootfs.XXXXXX)"
+    # shellcheck disable=SC2064  # the path is fixed now; the trap outlives this function
+    trap "rm -rf '${rootfs}'" EXIT
+    log "debootstrap ${suite} from ${mirror} into ${rootfs}"
+    includes="$(IFS=,; echo "${PACKAGES[*]}")"
+    debootstrap --variant=minbase --include="${includes}" "${suite}" "${rootfs}" "${mirror}" \
+        >"${CACHE_DIR}/debootstrap-${suite}.log" 2>&1 \
+        || { tail -n 40 "${CACHE_DIR}/debootstrap-${suite}.log" >&2; die "debootstrap ${suite} failed"; }
 
-log "importing ${DEFAULT_IMAGE}"
-tar -C "${ROOTFS}" -c . | docker import \
-    -c 'CMD ["/lib/systemd/systemd"]' \
-    -c 'ENV container=docker' \
-    -c "LABEL org.lxchost.recipe=${RECIPE}" \
-    - "${DEFAULT_IMAGE}" >/dev/null
-log "built ${DEFAULT_IMAGE} (recipe ${RECIPE})"
+    # Container hygiene: no consoles to wait for, a fresh machine-id per container,
+    # no package caches in the image.
+    chroot "${rootfs}" systemctl mask getty.target console-getty.service \
+        systemd-udevd.service systemd-udevd-kernel.socket systemd-udevd-control.socket \
+        lxc-net.service lxc.service >/dev/null 2>&1 || true
+    : >"${rootfs}/etc/machine-id"
+    rm -rf "${rootfs}"/var/cache/apt/archives/*.deb "${rootfs}"/var/lib/apt/lists/*
+
+    log "importing ${image}"
+    tar -C "${rootfs}" -c . | docker import \
+        -c 'CMD ["/lib/systemd/systemd"]' \
+        -c 'ENV container=docker' \
+        -c "LABEL org.lxchost.recipe=${RECIPE}" \
+        - "${image}" >/dev/null
+    rm -rf "${rootfs}"
+    trap - EXIT
+    log "built ${image} (recipe ${RECIPE})"
+}
+
+for suite in "$@"; do
+    build_image "${suite}"
+done

@@ -19,6 +19,8 @@ trap 'rm -rf "${staging}"' EXIT
 git ls-files -z --cached --others --exclude-standard \
     | rsync -a --from0 --files-from=- --ignore-missing-args ./ "${staging}/"
 mkdir -p "${COLLECTION_DIR}"
-rsync -a --delete --exclude=/.git --exclude=/tests/output "${staging}/" "${COLLECTION_DIR}/"
+# Not collections/: its link back to the checkout is for a clone's ansible.cfg, and
+# ansible-test refuses links to directories.
+rsync -a --delete --exclude=/.git --exclude=/tests/output --exclude=/collections "${staging}/" "${COLLECTION_DIR}/"
 [ -d "${COLLECTION_DIR}/.git" ] || git -C "${COLLECTION_DIR}" init -q
 log "collection laid out in ${COLLECTION_DIR}"

@@ -17,6 +17,13 @@ export REPO_ROOT CACHE_DIR LXCHOST_CACHE_DIR VENV COLLECTIONS_ROOT COLLECTION_DI
 
 mkdir -p "${CACHE_DIR}"
 
+# The ansible-core releases the sanity and units phases run on besides the project venv's: the
+# oldest meta/runtime.yml claims and the newest, each in its own venv (scripts/setup.sh, from
+# tests/requirements-core-<leg>.txt).
+# shellcheck disable=SC2034  # used by the scripts that source this file
+CORE_MATRIX=(oldest newest)
+core_venv() { echo "${REPO_ROOT}/.venv-core-$1"; }
+
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 

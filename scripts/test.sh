@@ -66,29 +66,77 @@ phase_layout() { "${REPO_ROOT}/scripts/layout.sh"; }
 
 # --venv: ansible-test builds one venv per sanity test from its own pinned
 # requirements (fetched from PyPI once, then cached under ~/.ansible/test/venv),
-# which keeps pylint & co out of the project venv. Only Python 3.11 is tested:
-# the other interpreters ansible-test knows are not on a Debian 12 machine.
+# which keeps pylint & co out of the project venv. With the project venv's ansible-core
+# (Debian's Python 3.11), then with each of the matrix (scripts/lib.sh: CORE_MATRIX, the
+# oldest release claimed and the newest, which needs Python 3.12 or later).
 phase_sanity() {
-    local out="${NOTES}.sanity"
+    local out="${NOTES}.sanity" leg rc=0
     (cd "${COLLECTION_DIR}" && ansible-test sanity --venv --python "${PYTHON_VERSION}" --color no) \
-        2>&1 | tee "${out}"
+        2>&1 | tee "${out}" || rc=$?
     # ansible-test passes when it finds no files; that is a broken layout, not a pass.
     if grep -q 'All targets skipped' "${out}"; then
-        log "sanity: ansible-test found no files to test"; return 1
+        log "sanity: ansible-test found no files to test"; rc=1
     fi
     echo "sanity: $(grep -c '^Running sanity test' "${out}") sanity tests ran" >>"${NOTES}"
+    for leg in "${CORE_MATRIX[@]}"; do
+        core_leg sanity "${leg}" || rc=1
+    done
+    return "${rc}"
 }
 
 # --local: the project venv has ansible-test's unit requirements (tests/requirements.txt)
 # plus what the tests import (hypothesis, zstandard); lxc-checkconfig is on the host.
+# Then the same tests on each ansible-core of the matrix, in venvs ansible-test makes from
+# tests/unit/requirements.txt and tests/unit/constraints.txt.
 phase_units() {
     local out="${NOTES}.units"
-    local rc=0
+    local rc=0 leg
     (cd "${COLLECTION_DIR}" && ansible-test units --local --python "${PYTHON_VERSION}" --color no) \
         2>&1 | tee "${out}" || rc=$?
     local summary_rc=0
     pytest_summary units "${out}" || summary_rc=$?
     [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    for leg in "${CORE_MATRIX[@]}"; do
+        core_leg units "${leg}" || rc=1
+    done
+    return "${rc}"
+}
+
+# `ansible-test COMMAND --venv` with the ansible-core of matrix leg LEG: its venv first on PATH,
+# its Python's version for --python. The summary gets the release, the counts and the time.
+# Units on a leg with the project venv's Python run only the tests that use ansible-core (the
+# modules as Ansible runs them, the callback): the module_utils import nothing of it, and
+# their tests would only repeat themselves there.
+core_leg() {
+    local command=$1 leg=$2 start=${SECONDS} venv python core label out rc=0 targets=()
+    venv="$(core_venv "${leg}")"
+    out="${NOTES}.${command}-${leg}"
+    if [ ! -x "${venv}/bin/ansible-test" ]; then
+        echo "${command}: ansible-core ${leg}: no ${venv} (see scripts/setup.sh's output)" >>"${NOTES}"
+        return 1
+    fi
+    python="$("${venv}/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    core="$("${venv}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
+    label="${command} ansible-core ${core} (${leg}, Python ${python})"
+    if [ "${command}" = units ] && [ "${python}" = "${PYTHON_VERSION}" ]; then
+        targets=(tests/unit/plugins/modules tests/unit/plugins/callback)
+        label="${label}, modules and callback"
+    fi
+    log "${label}"
+    (cd "${COLLECTION_DIR}" && PATH="${venv}/bin:${PATH}" VIRTUAL_ENV="${venv}" \
+        ansible-test "${command}" --venv --python "${python}" --color no "${targets[@]}") 2>&1 | tee "${out}" || rc=$?
+    if [ "${command}" = sanity ]; then
+        # ansible-test passes when it finds no files; that is a broken layout, not a pass.
+        if grep -q 'All targets skipped' "${out}"; then
+            log "sanity: ansible-test found no files to test"; rc=1
+        fi
+        echo "${label}: $(grep -c '^Running sanity test' "${out}") sanity tests ran" >>"${NOTES}"
+    else
+        local summary_rc=0
+        pytest_summary "${label}" "${out}" || summary_rc=$?
+        [ "${rc}" -ne 0 ] || rc=${summary_rc}
+    fi
+    echo "${label}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s" >>"${NOTES}"
     return "${rc}"
 }
 
@@ -115,6 +163,9 @@ phase_pytest() {
 # In the git checkout, so the file list is git's (build/, .venv/ are ignored).
 phase_lint() {
     (cd "${REPO_ROOT}" && ansible-lint --nocolor --profile production)
+    # The module, role and plugin docs as the docs site (make docs) renders them: markup, and
+    # references to this collection, its dependencies and ansible.builtin.
+    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent "${COLLECTION_DIR}"
 }
 
 phase_changelog() {
@@ -170,6 +221,15 @@ phase_runner() {
 # container scenarios run one after another: most of their time is a kernel compile on the
 # builder and software-emulated VMs waiting on themselves. Their output goes to a log, printed
 # when they end; the summary gets each VM's boot time and the compile time.
+# Container scenarios also run on Debian 11 and 13 (SCENARIO@SUITE: on the image
+# lxchost/debian-systemd:SUITE, built offline like the Debian 12 one). Not all of them, for
+# time (each adds 1 to 4 minutes): the containers share the machine's kernel, so what differs
+# is the release's userland. site is the whole path on three hosts under that release's Python
+# (3.9, 3.13), apt, LXC (4, 6) and mount(8): the check-mode report, the cgroup2 mount, LXC
+# installed, the proof container, idempotence. cgroup_mount_odd_fstab has that release's
+# mount(8) read an fstab with escaped, 4-field, duplicate and foreign lines.
+MOLECULE_MATRIX=(site@bullseye site@trixie cgroup_mount_odd_fstab@bullseye cgroup_mount_odd_fstab@trixie)
+
 phase_molecule() {
     export LXCHOST_INSTANCE_SUFFIX="${LXCHOST_INSTANCE_SUFFIX:--t$$}"
     "${REPO_ROOT}/scripts/docker-up.sh"
@@ -189,9 +249,14 @@ phase_molecule() {
         # vm_site (a kernel compiled, installed and booted on VMs under TCG) takes about an hour
         # on 2 cores: run it by name, `make molecule SCENARIO=vm_site`.
         for i in "${!scenarios[@]}"; do [ "${scenarios[${i}]}" != vm_site ] || unset "scenarios[${i}]"; done
-        scenarios=("${scenarios[@]}")
+        scenarios=("${scenarios[@]}" "${MOLECULE_MATRIX[@]}")
     fi
     [ "${#scenarios[@]}" -gt 0 ] || { log "molecule: no scenarios found"; return 1; }
+    local suites=()
+    for scenario in "${scenarios[@]}"; do
+        [ "${scenario}" = "${scenario%@*}" ] || suites+=("${scenario#*@}")
+    done
+    [ "${#suites[@]}" -eq 0 ] || "${REPO_ROOT}/scripts/base-image.sh" "${suites[@]}"
     for scenario in "${scenarios[@]}"; do
         case "${scenario}" in vm_*) vm_scenarios+=("${scenario}") ;; esac
     done
@@ -216,9 +281,10 @@ phase_molecule() {
 }
 
 molecule_scenario() {
-    local scenario=$1 start=${SECONDS} rc=0
+    local scenario=$1 start=${SECONDS} rc=0 image="${LXCHOST_IMAGE}"
+    [ "${scenario}" = "${scenario%@*}" ] || image="lxchost/debian-systemd:${scenario#*@}"
     export MOLECULE_EPHEMERAL_DIRECTORY="${TMPDIR:-/tmp}/lxchost-molecule${LXCHOST_INSTANCE_SUFFIX}/${scenario}"
-    molecule test -s "${scenario}" || rc=$?
+    LXCHOST_IMAGE="${image}" molecule test -s "${scenario%@*}" || rc=$?
     rm -rf "${MOLECULE_EPHEMERAL_DIRECTORY}"
     echo "molecule: ${scenario}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s" >>"${NOTES}"
     return "${rc}"

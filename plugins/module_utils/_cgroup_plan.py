@@ -23,7 +23,7 @@ MODES = ("auto", "v1", "v2")
 # Where LXC 5 and later look for cgroup hierarchies, and the tmpfs source name used there.
 SYSFS_CGROUP = "/sys/fs/cgroup"
 SYSFS_CGROUP_SRC = "cgroup_root"
-SEED_OPTIONS = "defaults"
+CLASSIC_V1_OPTIONS = "defaults"
 NAMED_FALLBACK_OPTIONS = "none,name=lxchost"
 
 # What _host_facts.cgroup_facts returns: every key, with these types.
@@ -150,7 +150,7 @@ def _entry(src_type, path, options):
     return dict(src=src_type, path=path, fstype=src_type, opts=options, dump="0", passno="0")
 
 
-def decide(mode, facts, filesystems, path, v1_options=SEED_OPTIONS):
+def decide(mode, facts, filesystems, path, v1_options=CLASSIC_V1_OPTIONS):
     """The fstab entry for path, the mode it is (v1 or v2), and why; or PlanError.
 
     mode auto never picks a mount bound to fail; a forced mode that cannot work raises PlanError

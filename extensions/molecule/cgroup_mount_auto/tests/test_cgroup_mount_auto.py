@@ -17,7 +17,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
 LINE = b"cgroup2 /var/local/cgroup cgroup2 defaults 0 0\n"
 
 
-def test_premise_the_seed_mount_fails_here(host):
+def test_premise_the_classic_v1_mount_fails_here(host):
     """If the all-controllers v1 mount worked on this host, auto should have chosen it."""
     host.check_output("mkdir -p /var/tmp/cgroup_mount/probe")
     probe = host.run("mount -t cgroup cgroup /var/tmp/cgroup_mount/probe")

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: lxchost.prep contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""(b) mode v2: the seed's line is replaced, in place, by the cgroup2 line, and cgroup2 is mounted."""
+"""(b) mode v2: the classic guide's line is replaced, in place, by the cgroup2 line, and cgroup2 is mounted."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("all")
 
 
-def test_seed_line_rewritten_in_place(host):
+def test_classic_line_rewritten_in_place(host):
     prepared = host.file("/var/tmp/cgroup_mount/fstab.prepared").content
     assert b"cgroup /var/local/cgroup cgroup defaults 0 0\n" in prepared
     expected = prepared.replace(b"cgroup /var/local/cgroup cgroup defaults 0 0\n",

@@ -23,9 +23,9 @@ from ansible_collections.lxchost.prep.plugins.module_utils._fstab import (
 )
 
 PATH = "/var/local/cgroup"
-SEED = ("cgroup", PATH, "cgroup", "defaults", "0", "0")
+CLASSIC = ("cgroup", PATH, "cgroup", "defaults", "0", "0")
 V2 = ("cgroup2", PATH, "cgroup2", "defaults", "0", "0")
-SEED_LINE = "cgroup /var/local/cgroup cgroup defaults 0 0"
+CLASSIC_LINE = "cgroup /var/local/cgroup cgroup defaults 0 0"
 
 DEBIAN = ("# /etc/fstab: static file system information.\n"
           "#\n"
@@ -52,27 +52,27 @@ def test_fields_of_skips_comments_and_blanks():
     assert fields_of("cgroup\t/var/local/cgroup  cgroup defaults\n") == ["cgroup", PATH, "cgroup", "defaults"]
 
 
-def test_append_seed_line_to_debian_fstab():
-    assert ensure_entry(DEBIAN, SEED) == DEBIAN + SEED_LINE + "\n"
+def test_append_classic_line_to_debian_fstab():
+    assert ensure_entry(DEBIAN, CLASSIC) == DEBIAN + CLASSIC_LINE + "\n"
 
 
 def test_append_keeps_missing_final_newline():
-    assert ensure_entry("proc /proc proc defaults 0 0", SEED) == "proc /proc proc defaults 0 0\n" + SEED_LINE
+    assert ensure_entry("proc /proc proc defaults 0 0", CLASSIC) == "proc /proc proc defaults 0 0\n" + CLASSIC_LINE
 
 
 def test_empty_file_gets_one_terminated_line():
-    assert ensure_entry("", SEED) == SEED_LINE + "\n"
+    assert ensure_entry("", CLASSIC) == CLASSIC_LINE + "\n"
 
 
 def test_same_entry_with_other_spacing_or_four_fields_is_left_alone():
     for text in ("cgroup\t/var/local/cgroup\tcgroup\tdefaults\t0\t0\n",
                  "cgroup /var/local/cgroup/ cgroup defaults\n",
                  "cgroup /var/local/cgroup cgroup defaults 0"):
-        assert ensure_entry(text, SEED) is text
+        assert ensure_entry(text, CLASSIC) is text
 
 
 def test_rewrite_in_place_keeps_position_and_neighbours():
-    text = "# head\n" + SEED_LINE + "\n\ttmpfs /tmp tmpfs defaults 0 0\n# tail"
+    text = "# head\n" + CLASSIC_LINE + "\n\ttmpfs /tmp tmpfs defaults 0 0\n# tail"
     new = ensure_entry(text, V2)
     assert new == "# head\ncgroup2 /var/local/cgroup cgroup2 defaults 0 0\n\ttmpfs /tmp tmpfs defaults 0 0\n# tail"
 
@@ -85,41 +85,41 @@ def test_four_field_line_is_rewritten_and_removed():
 
 
 def test_duplicates_fail_by_default_and_are_merged_with_fix():
-    text = SEED_LINE + "\n# between\n" + SEED_LINE + "\n"
+    text = CLASSIC_LINE + "\n# between\n" + CLASSIC_LINE + "\n"
     with pytest.raises(FstabError) as err:
-        ensure_entry(text, SEED)
+        ensure_entry(text, CLASSIC)
     assert "2 lines for /var/local/cgroup" in str(err.value) and "line 1" in str(err.value)
     assert "line 3" in str(err.value) and "Nothing was changed" in str(err.value)
-    assert ensure_entry(text, SEED, fix=True) == SEED_LINE + "\n# between\n"
+    assert ensure_entry(text, CLASSIC, fix=True) == CLASSIC_LINE + "\n# between\n"
 
 
 def test_conflicting_line_fails_by_default():
     text = "tmpfs /var/local/cgroup tmpfs defaults 0 0\n"
     with pytest.raises(FstabError) as err:
-        ensure_entry(text, SEED)
+        ensure_entry(text, CLASSIC)
     assert "not a cgroup entry" in str(err.value) and "tmpfs /var/local/cgroup" in str(err.value)
     with pytest.raises(FstabError):
         remove_entries(text, PATH)
-    assert ensure_entry(text, SEED, fix=True) == SEED_LINE + "\n"
+    assert ensure_entry(text, CLASSIC, fix=True) == CLASSIC_LINE + "\n"
     assert remove_entries(text, PATH, fix=True) == ""
 
 
 def test_malformed_line_for_our_path_is_a_conflict():
     with pytest.raises(FstabError):
-        ensure_entry("cgroup /var/local/cgroup\n", SEED)
+        ensure_entry("cgroup /var/local/cgroup\n", CLASSIC)
     with pytest.raises(FstabError):
-        ensure_entry("cgroup /var/local/cgroup cgroup defaults 0 0 extra\n", SEED)
+        ensure_entry("cgroup /var/local/cgroup cgroup defaults 0 0 extra\n", CLASSIC)
 
 
 def test_remove_duplicates_without_fix_and_keep_final_newline_state():
-    text = "a /a ext4 defaults 0 1\n" + SEED_LINE + "\n" + "cgroup2 /var/local/cgroup cgroup2 defaults 0 0"
+    text = "a /a ext4 defaults 0 1\n" + CLASSIC_LINE + "\n" + "cgroup2 /var/local/cgroup cgroup2 defaults 0 0"
     assert remove_entries(text, PATH) == "a /a ext4 defaults 0 1"
 
 
-def test_commented_seed_line_is_not_ours():
-    text = "#" + SEED_LINE + "\n"
+def test_commented_classic_line_is_not_ours():
+    text = "#" + CLASSIC_LINE + "\n"
     assert find_lines(text, PATH) == []
-    assert ensure_entry(text, SEED) == text + SEED_LINE + "\n"
+    assert ensure_entry(text, CLASSIC) == text + CLASSIC_LINE + "\n"
 
 
 # Property tests: random fstab text in, only our line changed out.
@@ -131,7 +131,7 @@ _OTHER_ENTRY = st.builds(
                                                        max_size=7))
 _COMMENT = st.builds(lambda body: "#" + body, st.text(alphabet=" \tabc#/=\\", max_size=20))
 _BLANK = st.sampled_from(["", " ", "\t", " \t  "])
-_OURS = st.sampled_from([SEED_LINE, "cgroup\t/var/local/cgroup\tcgroup\tdefaults",
+_OURS = st.sampled_from([CLASSIC_LINE, "cgroup\t/var/local/cgroup\tcgroup\tdefaults",
                          "cgroup2 /var/local/cgroup/ cgroup2 rw,nosuid 0 0", "cgroup /var/local/cgroup cgroup cpu 0 0"])
 _LINES = st.lists(st.one_of(_OTHER_ENTRY, _COMMENT, _BLANK), max_size=12)
 
@@ -147,7 +147,7 @@ def _not_ours(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(_LINES, st.booleans(), st.sampled_from([SEED, V2]))
+@given(_LINES, st.booleans(), st.sampled_from([CLASSIC, V2]))
 def test_property_add_then_remove_is_identity(lines, final_newline, entry):
     text = _fstab(lines, final_newline)
     if find_lines(text, PATH):
@@ -162,7 +162,7 @@ def test_property_add_then_remove_is_identity(lines, final_newline, entry):
 
 @settings(max_examples=300, deadline=None)
 @given(_LINES, st.lists(st.tuples(st.integers(min_value=0, max_value=12), _OURS), min_size=1, max_size=3),
-       st.booleans(), st.sampled_from([SEED, V2]))
+       st.booleans(), st.sampled_from([CLASSIC, V2]))
 def test_property_fix_leaves_other_lines_byte_for_byte(lines, inserts, final_newline, entry):
     lines = list(lines)
     for position, line in inserts:

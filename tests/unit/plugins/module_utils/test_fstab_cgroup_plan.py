@@ -47,7 +47,7 @@ UNIFIED = dict(mode="v2", v1_mounts=[], v2_mounts=["/sys/fs/cgroup"], v1_bound_c
 MODERN_FS = {"cgroup", "cgroup2", "ext4"}
 
 
-def test_legacy_host_gets_exactly_the_seed_line():
+def test_legacy_host_gets_exactly_the_classic_line():
     plan = decide("auto", LEGACY, LEGACY_FS, PATH)
     assert plan["mode"] == "v1"
     assert plan["entry"] == dict(src="cgroup", path=PATH, fstype="cgroup", opts="defaults", dump="0", passno="0")
@@ -123,9 +123,9 @@ def test_name_taken_by_a_hierarchy_with_controllers_is_an_obstacle():
 
 def test_auto_is_stable_once_mounted():
     """After converge our own mount is in the facts: the decision must not flip (idempotence)."""
-    seeded = dict(LEGACY, mode="v1", v1_mounts=[dict(path=PATH, controllers=LEGACY["v1_available_controllers"])],
-                  v1_bound_controllers=sorted(LEGACY["v1_available_controllers"]))
-    assert decide("auto", seeded, LEGACY_FS, PATH)["entry"]["opts"] == "defaults"
+    classic_mounted = dict(LEGACY, mode="v1", v1_mounts=[dict(path=PATH, controllers=LEGACY["v1_available_controllers"])],
+                           v1_bound_controllers=sorted(LEGACY["v1_available_controllers"]))
+    assert decide("auto", classic_mounted, LEGACY_FS, PATH)["entry"]["opts"] == "defaults"
     mounted_v2 = dict(HYBRID, v2_mounts=HYBRID["v2_mounts"] + [PATH])
     assert decide("auto", mounted_v2, MODERN_FS, PATH)["mode"] == "v2"
 
@@ -137,10 +137,10 @@ def test_mounted_matches():
     assert not mounted_matches(None, plan_v2, HYBRID)
     plan_named = decide("v1", HYBRID, MODERN_FS, PATH, v1_options="none,name=lxchost")
     assert mounted_matches(dict(src="cgroup", fstype="cgroup", opts="rw,relatime,name=lxchost"), plan_named, HYBRID)
-    plan_seed = decide("auto", LEGACY, LEGACY_FS, PATH)
+    plan_classic = decide("auto", LEGACY, LEGACY_FS, PATH)
     everything = "rw,relatime," + ",".join(LEGACY["v1_available_controllers"])
-    assert mounted_matches(dict(src="cgroup", fstype="cgroup", opts=everything), plan_seed, LEGACY)
-    assert not mounted_matches(dict(src="cgroup", fstype="cgroup", opts="rw,cpu"), plan_seed, LEGACY)
+    assert mounted_matches(dict(src="cgroup", fstype="cgroup", opts=everything), plan_classic, LEGACY)
+    assert not mounted_matches(dict(src="cgroup", fstype="cgroup", opts="rw,cpu"), plan_classic, LEGACY)
 
 
 def test_v1_request_reads_flags_and_names():

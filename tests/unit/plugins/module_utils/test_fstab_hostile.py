@@ -23,7 +23,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._fstab import (
 PATH = "/var/local/cgroup"
 V2 = ("cgroup2", PATH, "cgroup2", "defaults", "0", "0")
 V2_LINE = "cgroup2 /var/local/cgroup cgroup2 defaults 0 0"
-SEED_LINE = "cgroup /var/local/cgroup cgroup defaults 0 0"
+CLASSIC_LINE = "cgroup /var/local/cgroup cgroup defaults 0 0"
 
 
 def decode(data):
@@ -36,9 +36,9 @@ def encode(text):
 
 @pytest.mark.parametrize("ending", ["\r\n", "\r\r\n", "\r"])
 def test_rewritten_line_keeps_its_ending(ending):
-    text = "a /a ext4 defaults 0 1\r\n" + SEED_LINE + ending + ("# tail\r\n" if ending.endswith("\n") else "")
+    text = "a /a ext4 defaults 0 1\r\n" + CLASSIC_LINE + ending + ("# tail\r\n" if ending.endswith("\n") else "")
     new = ensure_entry(text, V2)
-    assert new == text.replace(SEED_LINE, V2_LINE)
+    assert new == text.replace(CLASSIC_LINE, V2_LINE)
 
 
 def test_appended_line_follows_a_crlf_file():

@@ -96,9 +96,7 @@ print(json.dumps(dict(msg=msg, peak_kib=resource.getrusage(resource.RUSAGE_SELF)
 
 
 def measure(path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([module_process.collections_root()] + [
-        p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env = module_process.module_env()
     proc = subprocess.run([sys.executable, "-c", _MEASURE, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=env, timeout=300, check=False)
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr.decode()
@@ -130,7 +128,7 @@ def test_a_bomb_through_the_module_fails_with_a_message_in_bounded_memory(tmp_pa
         "    sys.stderr.write('PEAK %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
     args = tmp_path / "args.json"
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"config": str(config)}}))
-    env = dict(os.environ, PYTHONPATH=module_process.collections_root())
+    env = module_process.module_env()
     proc = subprocess.run([sys.executable, str(script), str(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=env, timeout=300, check=False)
     result = json.loads(proc.stdout.decode())

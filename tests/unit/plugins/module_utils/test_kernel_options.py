@@ -77,7 +77,7 @@ def test_modern_kernel_gets_modern_names_and_needs_first():
     assert "MACVLAN" not in names  # optional level not asked for
 
 
-def test_seed_kernel_2_6_38_6_gets_its_own_names():
+def test_classic_guide_kernel_2_6_38_6_gets_its_own_names():
     names = symbols(lxc_settings("2.6.38.6", DEFAULT_LEVELS, BOTH, {"SMP": "y"}))
     assert "CGROUP_MEM_RES_CTLR" in names and "MEMCG" not in names
     assert "DEVPTS_MULTIPLE_INSTANCES" in names

@@ -28,6 +28,14 @@ def collections_root():
     return str(path)
 
 
+def module_env():
+    """The environment for a module's own process: this collection first on PYTHONPATH, and the
+    rest kept (ansible-test --venv finds ansible-core through PYTHONPATH, not the venv)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([collections_root()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
 def run_module(module, tmp_path, args, check_mode=False):
     """Run lxchost.prep's module `module` (short name); return (rc, parsed JSON, stderr)."""
     module_args = dict(args)
@@ -35,10 +43,8 @@ def run_module(module, tmp_path, args, check_mode=False):
         module_args["_ansible_check_mode"] = True
     args_file = tmp_path / ("args-%d.json" % len(list(tmp_path.glob("args-*.json"))))
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([collections_root()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     proc = subprocess.run([sys.executable, "-m", "ansible_collections.lxchost.prep.plugins.modules." + module,
-                           str(args_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           str(args_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=module_env(),
                           cwd=str(tmp_path), timeout=120, check=False)
     out, err = proc.stdout.decode(), proc.stderr.decode()
     assert "Traceback" not in out and "Traceback" not in err, (out, err)

@@ -43,7 +43,7 @@ def test_plan_reads_the_version_from_the_tree(tmp_path, tree):
     assert result["config_args"][:3] == ["--set-val", names[0], "y"]
 
 
-def test_seed_version_given_explicitly(tmp_path, tree):
+def test_classic_guide_version_given_explicitly(tmp_path, tree):
     rc, result = run_module(tmp_path, dict(src=str(tree), kernel_version="2.6.38.6"))
     assert rc == 0, result
     names = [s["symbol"] for s in result["settings"]]
