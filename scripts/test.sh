@@ -226,9 +226,10 @@ phase_runner() {
 # time (each adds 1 to 4 minutes): the containers share the machine's kernel, so what differs
 # is the release's userland. site is the whole path on three hosts under that release's Python
 # (3.9, 3.13), apt, LXC (4, 6) and mount(8): the check-mode report, the cgroup2 mount, LXC
-# installed, the proof container, idempotence. cgroup_mount_odd_fstab has that release's
-# mount(8) read an fstab with escaped, 4-field, duplicate and foreign lines.
-MOLECULE_MATRIX=(site@bullseye site@trixie cgroup_mount_odd_fstab@bullseye cgroup_mount_odd_fstab@trixie)
+# installed, the proof container, idempotence. cgroup_mount_odd_fstab has the newest release's
+# mount(8) read an fstab with escaped, 4-field, duplicate and foreign lines (on Debian 11 it
+# passed too, in 139 s; left out to keep `make test` inside its 50 minutes).
+MOLECULE_MATRIX=(site@bullseye site@trixie cgroup_mount_odd_fstab@trixie)
 
 phase_molecule() {
     export LXCHOST_INSTANCE_SUFFIX="${LXCHOST_INSTANCE_SUFFIX:--t$$}"
