@@ -119,7 +119,8 @@ core_leg() {
     core="$("${venv}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
     label="${command} ansible-core ${core} (${leg}, Python ${python})"
     if [ "${command}" = units ] && [ "${python}" = "${PYTHON_VERSION}" ]; then
-        targets=(tests/unit/plugins/modules tests/unit/plugins/callback)
+        # Directories end in a slash: ansible-test 2.15 matches directory targets only so.
+        targets=(tests/unit/plugins/modules/ tests/unit/plugins/callback/)
         label="${label}, modules and callback"
     fi
     log "${label}"

@@ -69,9 +69,13 @@ def test_checker_sees_the_memory_controller_switched_off_at_boot(name):
     assert "cgroup_disable=memory" in memory["reason"], memory
     assert "GRUB_CMDLINE_LINUX" in memory["hint"], memory
     assert "cgroup_memory" in result["missing_recommended"], result["missing_recommended"]
-    # fail_on: recommended turns it into a failure, with the reason in the message.
-    with pytest.raises(host.ansible.AnsibleException) as raised:
-        _checkconfig(host, fail_on="recommended")
-    failed = raised.value.result
-    assert failed.get("failed") is True, failed
+    # fail_on: recommended turns it into a failure, with the reason in the message. testinfra raises
+    # only when the result says failed, and ansible-core 2.19's --tree output (which testinfra reads)
+    # leaves that key out; the message is the proof then: a module that does not fail sets no msg.
+    try:
+        failed = _checkconfig(host, fail_on="recommended")
+    except host.ansible.AnsibleException as raised:
+        failed = raised.result
+    assert failed.get("failed", True) is True, failed
+    assert failed.get("msg"), failed
     assert "cgroup_disable=memory" in failed["msg"] and "cgroup_memory" in failed["msg"], failed
