@@ -6,13 +6,18 @@
 
 A benchmark, not a test. Each size gets fresh disposable hosts (the containers of `make demo`,
 with the molecule platform's capabilities; PID 1 is `sleep` unless --systemd), an empty fact cache, and the
-repository's ansible.cfg; the wall time and the controller's CPU time of ansible-playbook
-are printed with the ratio to one host. Target: 20 hosts within 4x one host.
+repository's ansible.cfg; the wall time and the controller's CPU time of ansible-playbook (and of
+everything it starts: workers, `docker exec`) are printed with the ratio to one host. Targets: 20
+hosts within 4x one host, and at most 0.4 s of controller CPU per host.
 --untuned adds a 20-host run with Ansible's defaults for what ansible.cfg tunes (forks 5,
 no pipelining, no fact cache, facts injected as variables) to show what the tuning buys.
+--free adds one with the free strategy; --mitogen one with Mitogen for Ansible (installed from PyPI
+into .cache/mitogen the first time).
 
-    scripts/docker-up.sh && scripts/base-image.sh && scripts/layout.sh
-    .venv/bin/python benchmarks/bench_site_scale.py [--sizes 1 20] [--untuned] [--repeat 1]
+From a fresh clone (make setup once; the script finds the project's venv and lays out the collection):
+
+    scripts/docker-up.sh && scripts/base-image.sh
+    python3 benchmarks/bench_site_scale.py [--sizes 1 20] [--untuned] [--free] [--mitogen] [--repeat 1]
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,16 +33,36 @@ import sys
 import tempfile
 import time
 
-import yaml
-
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-IMAGE = os.environ.get("LXCHOST_IMAGE", "lxchost/debian-systemd:bookworm")
+sys.path.insert(0, os.path.join(REPO, "tests", "runner"))
+
+try:
+    import yaml  # noqa: E402  pylint: disable=wrong-import-position
+except ImportError:  # a system python without PyYAML: the project's venv has it
+    VENV_PYTHON = os.path.join(REPO, ".venv", "bin", "python")
+    if os.path.isfile(VENV_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(VENV_PYTHON):
+        os.execv(VENV_PYTHON, [VENV_PYTHON] + sys.argv)
+    raise
+
+from docker_hosts import docker_run_args  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 PREFIX = "lxchost-bench-site-"
+LABEL = "org.lxchost.bench"
+MITOGEN = os.path.join(REPO, ".cache", "mitogen")
+MITOGEN_VERSION = os.environ.get("LXCHOST_MITOGEN_VERSION", "0.3.54")
+TARGET_RATIO = 4.0
+TARGET_CPU_PER_HOST = 0.4
 
 
-def platform():
-    with open(os.path.join(REPO, "extensions", "molecule", "config.yml")) as handle:
-        return yaml.safe_load(handle)["platforms"][0]
+def bin_dir():
+    """Where ansible-playbook is: next to this interpreter, else the project's venv, else PATH."""
+    for candidate in (os.path.dirname(sys.executable), os.path.join(REPO, ".venv", "bin")):
+        if os.path.isfile(os.path.join(candidate, "ansible-playbook")):
+            return candidate
+    found = shutil.which("ansible-playbook")
+    if not found:
+        sys.exit("ansible-playbook not found: run `make setup` (it makes .venv), or put ansible-core on PATH")
+    return os.path.dirname(found)
 
 
 def docker(*argv, **kwargs):
@@ -46,24 +71,17 @@ def docker(*argv, **kwargs):
 
 
 def start(names, systemd):
-    spec = platform()
     # The check-mode report needs no init on the host; 20 systemd containers also need about
     # 100 inotify instances, past fs.inotify.max_user_instances (128 by default, shared with
     # every other container of the user), and systemd then exits at boot.
-    command = [spec["command"]] if systemd else ["sleep", "infinity"]
     for name in names:
         docker("rm", "-f", name, check=False)
-        args = ["run", "-d", "--name", name, "--hostname", name, "--cgroupns", spec["cgroupns_mode"],
-                "--cap-drop", "ALL", "--label", "org.lxchost.bench=1"]
-        for cap in spec["capabilities"]:
-            args += ["--cap-add", cap]
-        for opt in spec["security_opts"]:
-            args += ["--security-opt", opt]
-        for volume in spec["volumes"]:
-            args += ["-v", volume]
-        for tmpfs in spec["tmpfs"]:
-            args += ["--tmpfs", tmpfs]
-        docker(*(args + [IMAGE] + command))
+        argv = docker_run_args(name, LABEL, command=None if systemd else ["sleep", "infinity"])
+        run = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                             check=False)
+        if run.returncode != 0:
+            sys.exit("could not start %s (scripts/docker-up.sh and scripts/base-image.sh first?):\n%s" % (
+                name, run.stdout))
     for name in names if systemd else []:
         for _attempt in range(120):
             state = docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
@@ -79,30 +97,47 @@ def remove(names):
         docker("rm", "-f", *names, check=False)
 
 
-def run_report(names, workdir, untuned):
+def mitogen_path():
+    """The directory holding ansible_mitogen (installed with pip --target the first time)."""
+    if not os.path.isdir(os.path.join(MITOGEN, "ansible_mitogen")):
+        subprocess.run([os.path.join(bin_dir(), "python"), "-m", "pip", "install", "--quiet", "--target", MITOGEN,
+                        "mitogen==%s" % MITOGEN_VERSION], check=True)
+    return MITOGEN
+
+
+def run_report(names, workdir, variant, bindir):
+    connection = "docker" if variant == "mitogen" else "community.docker.docker"
     inventory = os.path.join(workdir, "hosts.yml")
     with open(inventory, "w") as handle:
         yaml.safe_dump({"all": {"children": {"lxc_hosts": {
             "hosts": dict((name, {}) for name in names),
-            "vars": {"ansible_connection": "community.docker.docker",
+            "vars": {"ansible_connection": connection,
                      "ansible_python_interpreter": "/usr/bin/python3",
                      "lxchost_site_build_kernel": False}}}}}, handle)
     facts = os.path.join(workdir, "facts")
     shutil.rmtree(facts, ignore_errors=True)
     env = dict(os.environ, ANSIBLE_CACHE_PLUGIN_CONNECTION=facts, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
-               LXCHOST_FLEET_REPORT_DIR=os.path.join(workdir, "report"))
-    if untuned:
+               LXCHOST_FLEET_REPORT_DIR=os.path.join(workdir, "report"),
+               PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    if variant == "untuned":
         env.update(ANSIBLE_FORKS="5", ANSIBLE_PIPELINING="false", ANSIBLE_GATHERING="implicit",
                    ANSIBLE_CACHE_PLUGIN="memory", ANSIBLE_INJECT_FACT_VARS="true")
+    elif variant == "free":
+        env.update(ANSIBLE_STRATEGY="free")
+    elif variant == "mitogen":
+        path = mitogen_path()
+        env.update(ANSIBLE_STRATEGY_PLUGINS=os.path.join(path, "ansible_mitogen", "plugins", "strategy"),
+                   ANSIBLE_STRATEGY="mitogen_linear",
+                   PYTHONPATH=path + os.pathsep + os.environ.get("PYTHONPATH", ""))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, "--check", "--diff", "site.yml"], cwd=REPO, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    proc = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", inventory, "--check", "--diff", "site.yml"],
+                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, check=False)
     wall = time.time() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or "%d ok, 0 failed, 0 unreachable" % len(names) not in proc.stdout:
-        sys.exit("the report failed on %d host(s):\n%s" % (len(names), proc.stdout[-4000:]))
+        sys.exit("the report failed on %d host(s) (%s):\n%s" % (len(names), variant, proc.stdout[-4000:]))
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 
@@ -111,39 +146,59 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--untuned", action="store_true", help="add a run of the largest size with Ansible's defaults")
+    parser.add_argument("--free", action="store_true", help="add a run of the largest size with the free strategy")
+    parser.add_argument("--mitogen", action="store_true",
+                        help="add runs of the smallest and the largest size with Mitogen for Ansible (mitogen_linear)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size on the same fresh hosts (the best is kept)")
     parser.add_argument("--systemd", action="store_true",
                         help="boot systemd in the hosts (as make demo does) instead of sleep as PID 1; "
                              "20 hosts need fs.inotify.max_user_instances > 128")
     args = parser.parse_args()
+    bindir = bin_dir()
+    if not os.path.isdir(os.path.join(REPO, "build", "collections", "ansible_collections", "lxchost", "prep")):
+        subprocess.run([os.path.join(REPO, "scripts", "layout.sh")], check=True, stdout=subprocess.DEVNULL)
     workdir = tempfile.mkdtemp(prefix="lxchost-bench-site.")
-    cases = [(size, False) for size in args.sizes]
-    if args.untuned:
-        cases.append((max(args.sizes), True))
+    smallest, largest = min(args.sizes), max(args.sizes)
+    cases = [(size, "tuned") for size in args.sizes]
+    cases += [(largest, variant) for variant in ("untuned", "free") if getattr(args, variant)]
+    if args.mitogen:
+        cases += [(smallest, "mitogen"), (largest, "mitogen")]
     rows = []
     try:
-        for size, untuned in cases:
+        for size, variant in cases:
             names = ["%s%d" % (PREFIX, i) for i in range(1, size + 1)]
             start(names, args.systemd)
             try:
-                best = min(run_report(names, workdir, untuned) for _attempt in range(args.repeat))
+                best = min(run_report(names, workdir, variant, bindir) for _attempt in range(args.repeat))
             finally:
                 remove(names)
-            rows.append((size, untuned, best[0], best[1]))
-            print("%2d host(s)%s: %.1f s wall, %.1f s controller CPU" % (
-                size, " (untuned)" if untuned else "", best[0], best[1]), file=sys.stderr)
+            rows.append((size, variant, best[0], best[1]))
+            print("%2d host(s) %s: %.1f s wall, %.1f s controller CPU" % (size, variant, best[0], best[1]),
+                  file=sys.stderr)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    base = rows[0][2]
-    print("site.yml --check --diff on fresh hosts (%s; %d CPUs on the controller, load average %.1f at the end)" % (
-        "systemd" if args.systemd else "sleep as PID 1", os.cpu_count(), os.getloadavg()[0]))
-    print("%-6s  %-8s  %8s  %9s  %8s  %s" % ("hosts", "settings", "wall s", "CPU s", "x 1 host", "s/host"))
-    for size, untuned, wall, cpu in rows:
-        print("%-6d  %-8s  %8.1f  %9.1f  %8.2f  %6.2f" % (
-            size, "defaults" if untuned else "tuned", wall, cpu, wall / base, wall / size))
-    tuned_top = [r for r in rows if not r[1]][-1]
-    print("target: %d hosts <= 4x one host: %s (%.2fx)" % (
-        tuned_top[0], "met" if tuned_top[2] <= 4 * base else "NOT met", tuned_top[2] / base))
+    with open(os.devnull, "w") as devnull:
+        core = subprocess.run([os.path.join(bindir, "ansible"), "--version"], stdout=subprocess.PIPE, stderr=devnull,
+                              universal_newlines=True, check=False).stdout.split("\n")[0]
+    print("site.yml --check --diff on fresh hosts (%s; %s; %d CPUs on the controller, load average %.1f at the end)" % (
+        "systemd" if args.systemd else "sleep as PID 1", core, os.cpu_count(), os.getloadavg()[0]))
+    print("%-6s  %-8s  %8s  %9s  %8s  %10s" % ("hosts", "settings", "wall s", "CPU s", "x 1 host", "CPU s/host"))
+    base = dict((variant, wall) for size, variant, wall, _cpu in rows if size == smallest)
+    for size, variant, wall, cpu in rows:
+        ratio = wall / base.get(variant, base["tuned"])
+        print("%-6d  %-8s  %8.1f  %9.1f  %8.2f  %10.2f" % (size, variant, wall, cpu, ratio, cpu / size))
+    for variant in ("tuned", "mitogen"):
+        top = [r for r in rows if r[1] == variant and r[0] == largest]
+        if not top or variant not in base or largest == smallest:
+            continue
+        _size, _variant, wall, cpu = top[0]
+        small_cpu = [r[3] for r in rows if r[1] == variant and r[0] == smallest][0]
+        marginal = (cpu - small_cpu) / (largest - smallest)
+        print("%s: %d hosts within %.0fx one host: %s (%.2fx); controller CPU per host %.2f s (each host past the "
+              "first %.2f s), target <= %.1f s: %s" % (
+                  variant, largest, TARGET_RATIO, "met" if wall <= TARGET_RATIO * base[variant] else "NOT met",
+                  wall / base[variant], cpu / largest, marginal, TARGET_CPU_PER_HOST,
+                  "met" if cpu / largest <= TARGET_CPU_PER_HOST else "NOT met"))
 
 
 if __name__ == "__main__":

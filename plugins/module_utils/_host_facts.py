@@ -278,3 +278,65 @@ def hardware_model(root="/"):
         if text:
             return text.strip("\x00\n ")
     return None
+
+
+def _os_release_fields(root):
+    """KEY=value pairs of os-release(5) (/etc/os-release, else /usr/lib/os-release), unquoted."""
+    for relative in ("etc/os-release", "usr/lib/os-release"):
+        try:
+            data = read_file(_path(root, relative), "The os-release file", SMALL_FILE_MAX_BYTES)
+        except ReadError:
+            continue
+        fields = {}
+        for line in data.decode("utf-8", "replace").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if not sep or key.startswith("#"):
+                continue
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            fields[key] = value
+        return fields
+    return {}
+
+
+def system_facts(root="/"):
+    """The operating system, from os-release(5): name (its first word: "Debian", "Rocky", "Alpine"),
+    id, version (Debian's point release from /etc/debian_version, else VERSION_ID), major version,
+    codename, pretty_name. Values are None where the host does not say."""
+    fields = _os_release_fields(root)
+    name = (fields.get("NAME") or fields.get("ID") or "").split()
+    version = fields.get("VERSION_ID") or None
+    if fields.get("ID") == "debian":
+        try:
+            point = read_file(_path(root, "etc/debian_version"), "The Debian version file", SMALL_FILE_MAX_BYTES)
+        except ReadError:
+            point = b""
+        point = point.decode("utf-8", "replace").strip()
+        if point[:1].isdigit():
+            version = point
+    codename = fields.get("VERSION_CODENAME") or None
+    if codename is None and "(" in fields.get("VERSION", ""):
+        codename = fields["VERSION"].partition("(")[2].rstrip(")").strip() or None
+    return dict(
+        name=name[0] if name else None,
+        id=fields.get("ID") or None,
+        version=version,
+        major_version=version.split(".")[0] if version else None,
+        codename=codename,
+        pretty_name=fields.get("PRETTY_NAME") or None,
+    )
+
+
+def ip_forward_facts(root="/"):
+    """Whether /proc/sys/net/ipv4/ip_forward exists and can be written (lxc-net writes it to route for
+    its bridge; a container guest's /proc/sys is read-only), and its value."""
+    path = _path(root, "proc/sys/net/ipv4/ip_forward")
+    value = read_kernel_file(root, "proc/sys/net/ipv4/ip_forward", SMALL_FILE_MAX_BYTES)
+    return dict(exists=os.path.exists(path), writable=os.access(path, os.W_OK),
+                value=value.strip() if value is not None else None)
+
+
+def init_system(root="/"):
+    """"systemd" when systemd runs the host (sd_booted(3): /run/systemd/system exists), else "other"."""
+    return "systemd" if os.path.isdir(_path(root, "run/systemd/system")) else "other"

@@ -23,6 +23,8 @@ from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
     controller_states,
     hardware_model,
     helper_facts,
+    init_system,
+    ip_forward_facts,
     module_parameter,
     selinux_mode,
     subordinate_ids,
@@ -78,6 +80,8 @@ def gather(release, user="root", root="/"):
         selinux=selinux_mode(root),
         hardware_model=hardware_model(root),
         user=dict(name=user, uid=user_id(user, root)),
+        ip_forward=ip_forward_facts(root),
+        init=init_system(root),
         modules={},
     )
 

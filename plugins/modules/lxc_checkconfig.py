@@ -304,7 +304,9 @@ runtime:
       boot); C(boot_parameters) the kernel command line parameters that matter to LXC, in order (a later one
       wins); C(sysctls) and C(module_parameters) the switches the checks read (null where the kernel has none);
       C(subordinate_ids) the ranges of C(/etc/subuid) and C(/etc/subgid) (null when the file does not exist);
-      C(user) who runs unprivileged containers.
+      C(user) who runs unprivileged containers; C(ip_forward) whether C(/proc/sys/net/ipv4/ip_forward) exists
+      and can be written (lxc-net needs that; a container guest's C(/proc/sys) is read-only) and its value;
+      C(init) is C(systemd) where systemd runs the host, else C(other).
   returned: success
   type: dict
   sample:
@@ -332,8 +334,22 @@ runtime:
     selinux: null
     hardware_model: Raspberry Pi 4 Model B Rev 1.5
     user: {name: root, uid: "0"}
+    ip_forward: {exists: true, writable: true, value: "0"}
+    init: systemd
     modules:
       veth: {modules: [veth], available: true, loaded: false}
+system:
+  description:
+    - The running host's operating system from C(/etc/os-release), when no O(config) is given (null otherwise),
+      also when the kernel cannot be judged. C(name) is the first word of its C(NAME); C(version) is Debian's
+      point release from C(/etc/debian_version) on Debian, else C(VERSION_ID). A value the host does not give
+      is null.
+    - A playbook can decide from it which hosts it prepares without gathering facts first (one module call
+      instead of two per host).
+  returned: always (null when O(config) is given)
+  type: dict
+  sample: {name: Debian, id: debian, version: "12.8", major_version: "12", codename: bookworm,
+           pretty_name: "Debian GNU/Linux 12 (bookworm)"}
 profile:
   description: The profile of containers the kernel and host were judged for.
   returned: success
@@ -429,6 +445,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import system_facts
 from ansible_collections.lxchost.prep.plugins.module_utils._kconfig import KconfigError, parse_version
 from ansible_collections.lxchost.prep.plugins.module_utils._lxc_checker import check_kernel, failure
 
@@ -466,16 +483,20 @@ def main():
     problem = kernel_version_problem(module.params["kernel_version"])
     if problem:
         module.fail_json(msg=problem)
+    # The running host's system, also when its kernel cannot be judged: a playbook decides from it
+    # whether the host is one it prepares, without gathering facts first.
+    system = system_facts() if module.params["config"] is None else None
     try:
         result = check_kernel(config=module.params["config"], kernel_version=module.params["kernel_version"],
                               cgroup_mode=module.params["cgroup_mode"], profile=module.params["profile"],
                               user=module.params["unprivileged_user"],
                               fragment_levels=module.params["fragment_levels"], baseline=module.params["baseline"])
     except KconfigError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), system=system)
 
     for warning in result.pop("warnings"):
         module.warn(warning)
+    result["system"] = system
     result["ansible_facts"] = dict(lxc_kernel=result.pop("lxc_kernel"))
     problem = failure(result, module.params["fail_on"])
     if problem:

@@ -9,40 +9,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import subprocess
 import time
 import uuid
 
 import pytest
-import yaml
 
-COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-IMAGE = os.environ.get("LXCHOST_IMAGE", "lxchost/debian-systemd:bookworm")
-
-
-def _platform():
-    with open(os.path.join(COLLECTION, "extensions", "molecule", "config.yml")) as handle:
-        return yaml.safe_load(handle)["platforms"][0]
+from docker_hosts import docker_run_args  # pylint: disable=import-error
 
 
 def _docker_run_args(name):
-    platform = _platform()
-    args = ["docker", "run", "-d", "--name", name, "--hostname", name,
-            "--cgroupns", platform["cgroupns_mode"], "--label", "org.lxchost.test=1"]
-    if os.environ.get("LXCHOST_PRIVILEGED", "false") == "true":
-        args.append("--privileged")
-    else:
-        args += ["--cap-drop", "ALL"]
-        for cap in platform["capabilities"]:
-            args += ["--cap-add", cap]
-    for opt in platform["security_opts"]:
-        args += ["--security-opt", opt]
-    for volume in platform["volumes"]:
-        args += ["-v", volume]
-    for tmpfs in platform["tmpfs"]:
-        args += ["--tmpfs", tmpfs]
-    return args + [IMAGE, platform["command"]]
+    return docker_run_args(name, "org.lxchost.test")
 
 
 def _sh(*argv):

@@ -63,6 +63,11 @@ def good_config(tmp_path):
     return write_config(tmp_path, "6.1.0", values)
 
 
+def test_a_config_file_says_nothing_about_the_system(tmp_path, good_config):
+    rc, result, _err = run_module(tmp_path, {"config": good_config})
+    assert rc == 0 and result["system"] is None and result["runtime"] is None
+
+
 def test_good_config(tmp_path, good_config):
     rc, result, _err = run_module(tmp_path, {"config": good_config})
     assert rc == 0
@@ -254,12 +259,18 @@ def test_fixture_through_the_module(tmp_path, name):
 def test_running_kernel(tmp_path):
     """No config option: this host's own kernel, with runtime facts (or a clear msg when none)."""
     rc, result, _err = run_module(tmp_path, {})
+    # The host's system comes back either way (site.yml's OS guard reads it, also when no config is found).
+    assert set(result["system"]) == set(("name", "id", "version", "major_version", "codename", "pretty_name"))
+    if os.path.exists("/etc/os-release") or os.path.exists("/usr/lib/os-release"):
+        assert result["system"]["id"], result["system"]
     if rc == 1:
         assert result["msg"].startswith("No config found for the running kernel %s" % os.uname()[2])
         return
     assert_full_result(result)
     assert isinstance(result["runtime"], dict)
     assert result["runtime"]["kernel_release"] == os.uname()[2]
+    assert result["runtime"]["init"] in ("systemd", "other")
+    assert set(result["runtime"]["ip_forward"]) == set(("exists", "writable", "value"))
     assert result["runtime"]["cgroup"]["mode"] in ("v1", "hybrid", "v2", "none")
     assert "--- Running host ---" in result["report"]
 
