@@ -161,9 +161,17 @@ phase_pytest() {
     return "${rc}"
 }
 
-# In the git checkout, so the file list is git's (build/, .venv/ are ignored).
+# In the git checkout, so the file list is git's (build/, .venv/ are ignored). ansible-lint with
+# the project venv's ansible-core, then with the newest (its venv has ansible-lint too).
 phase_lint() {
+    local newest core
+    newest="$(core_venv newest)"
     (cd "${REPO_ROOT}" && ansible-lint --nocolor --profile production)
+    [ -x "${newest}/bin/ansible-lint" ] || die "lint: no ${newest}/bin/ansible-lint (see scripts/setup.sh's output)"
+    core="$("${newest}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
+    log "lint with ansible-core ${core} (newest)"
+    (cd "${REPO_ROOT}" && PATH="${newest}/bin:${PATH}" VIRTUAL_ENV="${newest}" ansible-lint --nocolor --profile production)
+    echo "lint: production profile passed with ansible-core $(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p') and ${core} (newest)" >>"${NOTES}"
     # The module, role and plugin docs as the docs site (make docs) renders them: markup, and
     # references to this collection, its dependencies and ansible.builtin.
     antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent "${COLLECTION_DIR}"
@@ -282,13 +290,21 @@ phase_molecule() {
     [ "${#failed[@]}" -eq 0 ] || { log "molecule: failed scenarios: ${failed[*]}"; return 1; }
 }
 
+# A matrix entry (SCENARIO@SUITE) runs on the newest ansible-core too (molecule, its Ansible and
+# testinfra from .venv-core-newest); the other scenarios on the project venv's.
 molecule_scenario() {
-    local scenario=$1 start=${SECONDS} rc=0 image="${LXCHOST_IMAGE}"
-    [ "${scenario}" = "${scenario%@*}" ] || image="lxchost/debian-systemd:${scenario#*@}"
+    local scenario=$1 start=${SECONDS} rc=0 image="${LXCHOST_IMAGE}" path="${PATH}" venv="${VIRTUAL_ENV:-}" core
+    if [ "${scenario}" != "${scenario%@*}" ]; then
+        image="lxchost/debian-systemd:${scenario#*@}"
+        venv="$(core_venv newest)"
+        [ -x "${venv}/bin/molecule" ] || { echo "molecule: ${scenario}: no ${venv}/bin/molecule" >>"${NOTES}"; return 1; }
+        path="${venv}/bin:${PATH}"
+    fi
+    core="$(PATH="${path}" ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')"
     export MOLECULE_EPHEMERAL_DIRECTORY="${TMPDIR:-/tmp}/lxchost-molecule${LXCHOST_INSTANCE_SUFFIX}/${scenario}"
-    LXCHOST_IMAGE="${image}" molecule test -s "${scenario%@*}" || rc=$?
+    LXCHOST_IMAGE="${image}" PATH="${path}" VIRTUAL_ENV="${venv}" molecule test -s "${scenario%@*}" || rc=$?
     rm -rf "${MOLECULE_EPHEMERAL_DIRECTORY}"
-    echo "molecule: ${scenario}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s" >>"${NOTES}"
+    echo "molecule: ${scenario}: $([ "${rc}" -eq 0 ] && echo passed || echo "FAILED (exit ${rc})") in $((SECONDS - start))s (ansible-core ${core})" >>"${NOTES}"
     return "${rc}"
 }
 
