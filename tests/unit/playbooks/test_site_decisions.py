@@ -33,25 +33,80 @@ def _render(template, variables):
 
 
 def _os_guard():
+    """The judging play's variables and its task that decides from the checker's result."""
     judge = _load("playbooks", "site.yml")[0]
     (task,) = [t for t in judge["tasks"] if "lxchost_site_os_report" in t.get("ansible.builtin.set_fact", {})]
-    return task
+    return judge["vars"], task
 
 
-@pytest.mark.parametrize("distribution, major, supported", [
-    ("Debian", "11", True), ("Debian", "12", True), ("Debian", "13", True),
-    ("Debian", "10", False), ("Debian", "n/a", False),  # buster; testing/sid have no major version
-    ("Ubuntu", "24", False), ("Rocky", "9", False), ("Alpine", "3", False),
+def _checker_result(system, ready=True):
+    """lxchost.prep.lxc_checkconfig's return on a host (system: its `system` return)."""
+    return {"system": system, "ready": ready, "kernel_version": "6.1.119", "config_source": "/proc/config.gz",
+            "missing_required": [], "missing_recommended": [], "profile": "privileged", "blockers": [],
+            "runtime": {"kernel_release": "6.1.0-28-amd64"}}
+
+
+def _system(name, os_id, version, codename):
+    return {"name": name, "id": os_id, "version": version, "major_version": version.split(".")[0] if version else None,
+            "codename": codename, "pretty_name": None}
+
+
+@pytest.mark.parametrize("system, shown, supported", [
+    (_system("Debian", "debian", "11.11", "bullseye"), "Debian 11.11 (bullseye)", True),
+    (_system("Debian", "debian", "12.8", "bookworm"), "Debian 12.8 (bookworm)", True),
+    (_system("Debian", "debian", "13.1", "trixie"), "Debian 13.1 (trixie)", True),
+    (_system("Debian", "debian", "10.13", "buster"), "Debian 10.13 (buster)", False),
+    (_system("Debian", "debian", None, "trixie"), "Debian (trixie)", False),  # testing/sid: no version
+    (_system("Ubuntu", "ubuntu", "24.04", "noble"), "Ubuntu 24.04 (noble)", False),
+    (_system("Rocky", "rocky", "9.4", "Blue Onyx"), "Rocky 9.4 (Blue Onyx)", False),
+    (_system("Alpine", "alpine", "3.20.3", None), "Alpine 3.20.3", False),
+    ({}, "unknown", False),  # no os-release at all
 ])
-def test_supported_systems(distribution, major, supported):
-    task = _os_guard()
-    facts = {"distribution": distribution, "distribution_major_version": major,
-             "distribution_version": major + ".1", "distribution_release": "codename"}
-    variables = dict(task["vars"], ansible_facts=facts)
-    report = _render(task["ansible.builtin.set_fact"]["lxchost_site_os_report"], variables)
+def test_supported_systems(system, shown, supported):
+    play_vars, task = _os_guard()
+    variables = dict(play_vars, **task["vars"])
+    variables.update(lxchost_site_kernel=_checker_result(system))
+    facts = task["ansible.builtin.set_fact"]
+    report = _render(facts["lxchost_site_os_report"], variables)
     assert report["supported"] is supported
-    assert report["distribution"] == "%s %s.1 (codename)" % (distribution, major)
-    assert report["reason"].endswith("supported" if supported else "nothing was checked or changed on this host")
+    assert report["distribution"] == shown
+    assert report["reason"].endswith("supported" if supported else "nothing was changed on this host")
+    plan = _render(facts["lxchost_site_kernel_plan"], variables)
+    assert plan == ("ready" if supported else "unsupported")
+    kernel = _render(facts["lxchost_site_kernel_report"], variables)
+    assert (kernel["plan"], kernel["release"]) == ("ready", "6.1.0-28-amd64") if supported else kernel == {}
+
+
+@pytest.mark.parametrize("build, ready, plan", [
+    (False, True, "ready"), (False, False, "blocked"), (True, False, "build"), (True, True, "ready"),
+    ("always", True, "build"),
+])
+def test_kernel_plan(build, ready, plan):
+    play_vars, task = _os_guard()
+    variables = dict(play_vars, **task["vars"])
+    variables.update(lxchost_site_kernel=_checker_result(_system("Debian", "debian", "12.8", "bookworm"), ready),
+                     lxchost_site_build_kernel=build)
+    assert _render(task["ansible.builtin.set_fact"]["lxchost_site_kernel_plan"], variables) == plan
+
+
+@pytest.mark.parametrize("result, failed", [
+    ({"msg": "No config found for the running kernel", "system": _system("Rocky", "rocky", "9.4", None)}, False),
+    ({"msg": "No config found for the running kernel", "system": _system("Debian", "debian", "12.8", "bookworm")},
+     True),
+    ({"msg": "MODULE FAILURE: /usr/bin/python3: not found"}, True),  # no system: not even the guard can run
+    (_checker_result(_system("Rocky", "rocky", "9.4", None)), False),
+])
+def test_the_checker_fails_a_host_only_where_it_matters(result, failed):
+    judge = _load("playbooks", "site.yml")[0]
+    (task,) = [t for t in judge["tasks"] if "lxchost.prep.lxc_checkconfig" in t]
+    variables = dict(judge["vars"], lxchost_site_kernel=result)
+    condition = "{{ %s }}" % task["failed_when"]
+    try:  # ansible-core 2.19 and later template only trusted strings (the playbook's are)
+        from ansible.template import trust_as_template  # pylint: disable=import-outside-toplevel
+        condition = trust_as_template(condition)
+    except ImportError:
+        pass
+    assert _render(condition, variables) is failed
 
 
 @pytest.mark.parametrize("release, explicit, package", [
