@@ -95,6 +95,8 @@ def kernel_plan_text(name, kernel, build):
     plan = kernel.get("plan")
     if plan == "ready":
         return "no kernel build: the running kernel is ready"
+    if plan == "build" and build.get("current"):
+        return "no kernel build: the host runs the kernel this build makes (%s)" % build.get("release")
     missing = ", ".join(kernel.get("missing_required") or []) or "none"
     build_host = build.get("build_host") or name
     builder = ", on builder %s" % build_host if build_host != name else ""
@@ -116,9 +118,10 @@ def host_verdict(row, check_mode):
         return "blocked"
     if row["status"] != "ok":
         return row["status"]
-    if check_mode and (row["kernel_plan"] == "build" or row["planned_changes"]):
+    building = row["kernel_plan"] == "build" and not row.get("kernel_current")
+    if check_mode and (building or row["planned_changes"]):
         return "pending"
-    if not check_mode and row["kernel_plan"] == "build" and not row["proof"]:
+    if not check_mode and building and not row["proof"]:
         return "pending"  # built and installed, not proven on the new kernel yet
     return "ready"
 
@@ -150,7 +153,7 @@ def host_row(name, entry, outcome, check_mode, checked):
     userland = entry.get("userland") or {}
     proof = entry.get("proof") or {}
     planned, short = [], []
-    if kernel.get("plan") in ("build", "blocked"):
+    if kernel.get("plan") == "blocked" or (kernel.get("plan") == "build" and not build.get("current")):
         planned.append(kernel_plan_text(name, kernel, build))
         short.append("kernel build" + (" (not allowed)" if kernel.get("plan") == "blocked" else ""))
     if cgroup.get("changed"):
@@ -186,6 +189,7 @@ def host_row(name, entry, outcome, check_mode, checked):
         "missing_required": kernel.get("missing_required") or [],
         "missing_recommended": kernel.get("missing_recommended") or [],
         "kernel_plan": kernel.get("plan"),
+        "kernel_current": bool(build.get("current")),
         "profile": kernel.get("profile"),
         "blockers": [dict(id=item.get("id"), status=item.get("status"), reason=item.get("reason") or "")
                      for item in kernel.get("blockers") or [] if isinstance(item, dict)],

@@ -69,6 +69,9 @@ def check_run():
 def test_check_mode_after_converge_changes_nothing(check_run, name):
     proc = check_run["proc"]
     assert proc.returncode == 0, "check run failed:\n%s" % proc.stdout
+    if name not in check_run["recap"] and "-> %s]" % name in proc.stdout:
+        # Only a delegate (a kernel builder): its tasks count for the hosts that delegated them.
+        pytest.skip("%s is not a host of the playbook, only a delegate of its hosts" % name)
     assert name in check_run["recap"], "no recap line for %s in:\n%s" % (name, proc.stdout)
     recap = check_run["recap"][name]
     assert (recap["changed"], recap["failed"], recap["unreachable"]) == ("0", "0", "0"), \

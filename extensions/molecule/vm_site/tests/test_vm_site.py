@@ -76,9 +76,10 @@ def test_compiled_by_the_unprivileged_user_with_ccache(builds, good_release):
     assert builder.check_output("find /var/tmp/kernel-build/build -user root | head -n 5") == ""
     stats = dict(line.split("\t", 1) for line in builder.check_output(
         "sudo -u kbuild env CCACHE_DIR=/var/cache/kernel-build/ccache ccache --print-stats").splitlines() if "\t" in line)
-    # The variant without virtio-blk (side effect) came mostly from the cache the first build filled.
+    # The first build filled the cache (a cold cache: every object a miss); the variant without
+    # virtio-blk (side effect) took what had not changed from it.
     hits = int(stats.get("direct_cache_hit", 0)) + int(stats.get("preprocessed_cache_hit", 0))
-    assert int(stats["cache_miss"]) > 500 and hits > 500, stats
+    assert int(stats["cache_miss"]) > 100 and hits > 100, stats
 
 
 @pytest.mark.parametrize("name", VMS)

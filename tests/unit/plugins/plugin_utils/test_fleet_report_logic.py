@@ -216,3 +216,19 @@ def test_each_hosts_profile_and_what_blocks_it():
             "kernel.apparmor_restrict_unprivileged_userns = 1)") in text
     assert fleet.profile_text(None, []) == ""
     assert fleet.profile_text("privileged", [{"id": "x", "status": "missing", "reason": "r" * 300}]).endswith("...)")
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_host_that_runs_the_kernel_the_build_makes_has_nothing_planned(check_mode):
+    """lxchost_site_build_kernel: always on a host that built and booted it already: no kernel change, ready."""
+    done = prepared_host()
+    done["kernel"] = kernel(plan="build")
+    done["build"] = {"build_host": "buildbox", "release": "6.1.176-lxc-7abc02db", "current": True, "summary": "..."}
+    done["proof"] = {"ran": True, "output": ["it ran"]}
+    todo = dict(done, build=dict(done["build"], current=False))
+    rep = report({"done": done, "todo": todo}, check_mode=check_mode)
+    rows = dict((r["host"], r) for r in rep["hosts"])
+    assert rows["done"]["planned_changes"] == [] and rows["done"]["verdict"] == "ready", rows["done"]
+    assert "runs the kernel this build makes (6.1.176-lxc-7abc02db)" in rows["done"]["kernel_plan_text"]
+    assert rows["todo"]["planned_changes"] and "kernel build asked for" in rows["todo"]["planned_changes"][0]
+    assert rows["todo"]["verdict"] == ("pending" if check_mode else "ready")
