@@ -13,11 +13,17 @@ hosts within 4x one host, and at most 0.4 s of controller CPU per host.
 no pipelining, no fact cache, facts injected as variables) to show what the tuning buys.
 --free adds one with the free strategy; --mitogen one with Mitogen for Ansible (installed from PyPI
 into .cache/mitogen the first time).
+The hosts' own CPU time (their cgroups) is printed too: here they share the controller's CPUs, so
+the Python that runs each module on them counts in the wall time. --floor adds runs of the fewest
+module calls the report makes per host (2: the checker and the fstab plan), as two
+ansible.builtin.ping tasks: no playbook that makes them runs faster on these hosts.
+--against REV adds the same sizes with site.yml as it was at the git revision REV (a worktree),
+each right after the current one on the same hosts: before and after in one run.
 
 From a fresh clone (make setup once; the script finds the project's venv and lays out the collection):
 
     scripts/docker-up.sh && scripts/base-image.sh
-    python3 benchmarks/bench_site_scale.py [--sizes 1 20] [--untuned] [--free] [--mitogen] [--repeat 1]
+    python3 benchmarks/bench_site_scale.py [--sizes 1 20] [--untuned] [--free] [--mitogen] [--floor] [--against REV] [--repeat 1]
 """
 
 from __future__ import absolute_import, division, print_function
@@ -92,6 +98,30 @@ def start(names, systemd):
             sys.exit("%s: systemd did not come up (%s)" % (name, state))
 
 
+def host_cpu(names):
+    """The CPU seconds the containers have used (their cgroups: v1 cpuacct, or v2 cpu.stat), or None
+    where the cgroup files are not found."""
+    ids = docker("inspect", "--format", "{{.Id}}", *names).stdout.split()
+    total = 0.0
+    for cid in ids:
+        for path, scale in (("/sys/fs/cgroup/cpuacct/docker/%s/cpuacct.usage" % cid, 1e-9),
+                            ("/sys/fs/cgroup/cpu,cpuacct/docker/%s/cpuacct.usage" % cid, 1e-9),
+                            ("/sys/fs/cgroup/system.slice/docker-%s.scope/cpu.stat" % cid, 1e-6),
+                            ("/sys/fs/cgroup/docker/%s/cpu.stat" % cid, 1e-6)):
+            try:
+                with open(path) as handle:
+                    text = handle.read()
+            except (IOError, OSError):
+                continue
+            if path.endswith("cpu.stat"):
+                text = dict(line.split() for line in text.splitlines() if line.strip()).get("usage_usec", "0")
+            total += int(text) * scale
+            break
+        else:
+            return None
+    return total
+
+
 def remove(names):
     if names:
         docker("rm", "-f", *names, check=False)
@@ -105,7 +135,19 @@ def mitogen_path():
     return MITOGEN
 
 
-def run_report(names, workdir, variant, bindir):
+FLOOR_PLAYBOOK = """\
+- name: The fewest module calls the report makes per host
+  hosts: lxc_hosts
+  gather_facts: false
+  tasks:
+    - name: In place of lxchost.prep.lxc_checkconfig
+      ansible.builtin.ping:
+    - name: In place of lxchost.prep.cgroup_fstab
+      ansible.builtin.ping:
+"""
+
+
+def run_report(names, workdir, variant, bindir, root=REPO):
     connection = "docker" if variant == "mitogen" else "community.docker.docker"
     inventory = os.path.join(workdir, "hosts.yml")
     with open(inventory, "w") as handle:
@@ -129,17 +171,29 @@ def run_report(names, workdir, variant, bindir):
         env.update(ANSIBLE_STRATEGY_PLUGINS=os.path.join(path, "ansible_mitogen", "plugins", "strategy"),
                    ANSIBLE_STRATEGY="mitogen_linear",
                    PYTHONPATH=path + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    playbook = "site.yml"
+    if variant == "floor":
+        playbook = os.path.join(workdir, "floor.yml")
+        with open(playbook, "w") as handle:
+            handle.write(FLOOR_PLAYBOOK)
+    hosts_before = host_cpu(names)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
-    proc = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", inventory, "--check", "--diff", "site.yml"],
-                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", inventory, "--check", "--diff", playbook],
+                          cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, check=False)
     wall = time.time() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0 or "%d ok, 0 failed, 0 unreachable" % len(names) not in proc.stdout:
+    hosts_after = host_cpu(names)
+    if variant == "floor":  # every host's recap line: ok=2
+        done = proc.stdout.count(" ok=2 ") == len(names)
+    else:
+        done = "%d ok, 0 failed, 0 unreachable" % len(names) in proc.stdout
+    if proc.returncode != 0 or not done:
         sys.exit("the report failed on %d host(s) (%s):\n%s" % (len(names), variant, proc.stdout[-4000:]))
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    hosts = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
+    return wall, cpu, hosts
 
 
 def main():
@@ -149,7 +203,13 @@ def main():
     parser.add_argument("--free", action="store_true", help="add a run of the largest size with the free strategy")
     parser.add_argument("--mitogen", action="store_true",
                         help="add runs of the smallest and the largest size with Mitogen for Ansible (mitogen_linear)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size on the same fresh hosts (the best is kept)")
+    parser.add_argument("--floor", action="store_true",
+                        help="add runs of the smallest and the largest size of two ansible.builtin.ping tasks "
+                             "(the fewest module calls the report makes per host)")
+    parser.add_argument("--against", metavar="REV",
+                        help="add the same sizes with site.yml at this git revision (run from a worktree)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per size and settings on the same fresh hosts (the best is kept)")
     parser.add_argument("--systemd", action="store_true",
                         help="boot systemd in the hosts (as make demo does) instead of sleep as PID 1; "
                              "20 hosts need fs.inotify.max_user_instances > 128")
@@ -159,39 +219,63 @@ def main():
         subprocess.run([os.path.join(REPO, "scripts", "layout.sh")], check=True, stdout=subprocess.DEVNULL)
     workdir = tempfile.mkdtemp(prefix="lxchost-bench-site.")
     smallest, largest = min(args.sizes), max(args.sizes)
-    cases = [(size, "tuned") for size in args.sizes]
-    cases += [(largest, variant) for variant in ("untuned", "free") if getattr(args, variant)]
+    # Runs on the same hosts alternate (tuned, before, tuned, before, ...): machine noise hits both.
+    groups = [(size, ["tuned", "before"] if args.against else ["tuned"]) for size in args.sizes]
+    groups += [(largest, [variant]) for variant in ("untuned", "free") if getattr(args, variant)]
     if args.mitogen:
-        cases += [(smallest, "mitogen"), (largest, "mitogen")]
+        groups += [(smallest, ["mitogen"]), (largest, ["mitogen"])]
+    if args.floor:
+        groups += [(smallest, ["floor"]), (largest, ["floor"])]
     rows = []
+    roots = {"before": os.path.join(workdir, "before")}
     try:
-        for size, variant in cases:
+        if args.against:
+            subprocess.run(["git", "-C", REPO, "worktree", "add", "--detach", roots["before"], args.against], check=True,
+                           stdout=subprocess.DEVNULL)
+            subprocess.run([os.path.join(roots["before"], "scripts", "layout.sh")], cwd=roots["before"], check=True,
+                           stdout=subprocess.DEVNULL)
+        for size, variants in groups:
             names = ["%s%d" % (PREFIX, i) for i in range(1, size + 1)]
             start(names, args.systemd)
+            runs = dict((variant, []) for variant in variants)
             try:
-                best = min(run_report(names, workdir, variant, bindir) for _attempt in range(args.repeat))
+                for _attempt in range(args.repeat):
+                    for variant in variants:
+                        runs[variant].append(run_report(names, workdir, variant, bindir, roots.get(variant, REPO)))
             finally:
                 remove(names)
-            rows.append((size, variant, best[0], best[1]))
-            print("%2d host(s) %s: %.1f s wall, %.1f s controller CPU" % (size, variant, best[0], best[1]),
-                  file=sys.stderr)
+            for variant in variants:
+                best = min(runs[variant])
+                rows.append((size, variant) + best)
+                print("%2d host(s) %s: %.1f s wall, %.1f s controller CPU (best of %d)" % (
+                    size, variant, best[0], best[1], args.repeat), file=sys.stderr)
     finally:
+        if args.against:
+            subprocess.run(["git", "-C", REPO, "worktree", "remove", "--force", roots["before"]], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(workdir, ignore_errors=True)
     with open(os.devnull, "w") as devnull:
         core = subprocess.run([os.path.join(bindir, "ansible"), "--version"], stdout=subprocess.PIPE, stderr=devnull,
                               universal_newlines=True, check=False).stdout.split("\n")[0]
     print("site.yml --check --diff on fresh hosts (%s; %s; %d CPUs on the controller, load average %.1f at the end)" % (
         "systemd" if args.systemd else "sleep as PID 1", core, os.cpu_count(), os.getloadavg()[0]))
-    print("%-6s  %-8s  %8s  %9s  %8s  %10s" % ("hosts", "settings", "wall s", "CPU s", "x 1 host", "CPU s/host"))
-    base = dict((variant, wall) for size, variant, wall, _cpu in rows if size == smallest)
-    for size, variant, wall, cpu in rows:
-        ratio = wall / base.get(variant, base["tuned"])
-        print("%-6d  %-8s  %8.1f  %9.1f  %8.2f  %10.2f" % (size, variant, wall, cpu, ratio, cpu / size))
-    for variant in ("tuned", "mitogen"):
+    print("%-6s  %-8s  %8s  %9s  %8s  %10s  %11s" % (
+        "hosts", "settings", "wall s", "CPU s", "x 1 host", "CPU s/host", "hosts' CPU s"))
+    base = dict((variant, wall) for size, variant, wall, _cpu, _hosts in rows if size == smallest)
+    for size, variant, wall, cpu, hosts in rows:
+        # against one host with the same settings (the floor: against the report on one host)
+        ratio = wall / base.get(variant if variant != "floor" else "tuned", base["tuned"])
+        shown = "n/a" if hosts is None else "%.1f" % hosts
+        print("%-6d  %-8s  %8.1f  %9.1f  %8.2f  %10.2f  %11s" % (size, variant, wall, cpu, ratio, cpu / size, shown))
+    print("x 1 host: against one host with the same settings (floor: against site.yml on one host); CPU s: the "
+          "controller's (ansible-playbook and what it starts); hosts' CPU s: the hosts' own, on the same CPUs here")
+    if args.against:
+        print("before: site.yml at %s; tuned: site.yml of this checkout" % args.against)
+    for variant in ("before", "tuned", "mitogen"):
         top = [r for r in rows if r[1] == variant and r[0] == largest]
         if not top or variant not in base or largest == smallest:
             continue
-        _size, _variant, wall, cpu = top[0]
+        _size, _variant, wall, cpu, _hosts = top[0]
         small_cpu = [r[3] for r in rows if r[1] == variant and r[0] == smallest][0]
         marginal = (cpu - small_cpu) / (largest - smallest)
         print("%s: %d hosts within %.0fx one host: %s (%.2fx); controller CPU per host %.2f s (each host past the "
@@ -199,6 +283,10 @@ def main():
                   variant, largest, TARGET_RATIO, "met" if wall <= TARGET_RATIO * base[variant] else "NOT met",
                   wall / base[variant], cpu / largest, marginal, TARGET_CPU_PER_HOST,
                   "met" if cpu / largest <= TARGET_CPU_PER_HOST else "NOT met"))
+    floor = [r for r in rows if r[1] == "floor" and r[0] == largest]
+    if floor and largest != smallest:
+        print("floor: the report's 2 module calls per host alone (2 pings) take %.1f s on %d hosts, %.2fx the whole "
+              "report on one host" % (floor[0][2], largest, floor[0][2] / base["tuned"]))
 
 
 if __name__ == "__main__":

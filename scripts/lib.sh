@@ -23,6 +23,8 @@ mkdir -p "${CACHE_DIR}"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 CORE_MATRIX=(oldest newest)
 core_venv() { echo "${REPO_ROOT}/.venv-core-$1"; }
+# The ansible-core version of a venv (its directory: the project venv or a core_venv).
+core_version() { "$1/bin/python" -c 'from ansible.release import __version__; print(__version__)'; }
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

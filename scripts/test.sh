@@ -116,7 +116,7 @@ core_leg() {
         return 1
     fi
     python="$("${venv}/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-    core="$("${venv}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
+    core="$(core_version "${venv}")"
     label="${command} ansible-core ${core} (${leg}, Python ${python})"
     if [ "${command}" = units ] && [ "${python}" = "${PYTHON_VERSION}" ]; then
         # Directories end in a slash: ansible-test 2.15 matches directory targets only so.
@@ -168,10 +168,10 @@ phase_lint() {
     newest="$(core_venv newest)"
     (cd "${REPO_ROOT}" && ansible-lint --nocolor --profile production)
     [ -x "${newest}/bin/ansible-lint" ] || die "lint: no ${newest}/bin/ansible-lint (see scripts/setup.sh's output)"
-    core="$("${newest}/bin/python" -c 'from ansible.release import __version__; print(__version__)')"
+    core="$(core_version "${newest}")"
     log "lint with ansible-core ${core} (newest)"
     (cd "${REPO_ROOT}" && PATH="${newest}/bin:${PATH}" VIRTUAL_ENV="${newest}" ansible-lint --nocolor --profile production)
-    echo "lint: production profile passed with ansible-core $(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p') and ${core} (newest)" >>"${NOTES}"
+    echo "lint: production profile passed with ansible-core $(core_version "${VENV}") and ${core} (newest)" >>"${NOTES}"
     # The module, role and plugin docs as the docs site (make docs) renders them: markup, and
     # references to this collection, its dependencies and ansible.builtin.
     antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent "${COLLECTION_DIR}"
@@ -293,14 +293,14 @@ phase_molecule() {
 # A matrix entry (SCENARIO@SUITE) runs on the newest ansible-core too (molecule, its Ansible and
 # testinfra from .venv-core-newest); the other scenarios on the project venv's.
 molecule_scenario() {
-    local scenario=$1 start=${SECONDS} rc=0 image="${LXCHOST_IMAGE}" path="${PATH}" venv="${VIRTUAL_ENV:-}" core
+    local scenario=$1 start=${SECONDS} rc=0 image="${LXCHOST_IMAGE}" path="${PATH}" venv="${VENV}" core
     if [ "${scenario}" != "${scenario%@*}" ]; then
         image="lxchost/debian-systemd:${scenario#*@}"
         venv="$(core_venv newest)"
         [ -x "${venv}/bin/molecule" ] || { echo "molecule: ${scenario}: no ${venv}/bin/molecule" >>"${NOTES}"; return 1; }
         path="${venv}/bin:${PATH}"
     fi
-    core="$(PATH="${path}" ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')"
+    core="$(core_version "${venv}")"
     export MOLECULE_EPHEMERAL_DIRECTORY="${TMPDIR:-/tmp}/lxchost-molecule${LXCHOST_INSTANCE_SUFFIX}/${scenario}"
     LXCHOST_IMAGE="${image}" PATH="${path}" VIRTUAL_ENV="${venv}" molecule test -s "${scenario%@*}" || rc=$?
     rm -rf "${MOLECULE_EPHEMERAL_DIRECTORY}"

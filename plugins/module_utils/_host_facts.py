@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import stat
 
 from ansible_collections.lxchost.prep.plugins.module_utils._fstab import normalize_path, unescape
@@ -41,6 +42,14 @@ _BIN_DIRECTORIES = ("usr/bin", "bin", "usr/sbin", "sbin")
 ETC_FILE_MAX_BYTES = 16 * 1024 * 1024
 # A sysctl or a module parameter is one short line.
 SMALL_FILE_MAX_BYTES = 64 * 1024
+# dpkg's database of installed packages: a few MB on a full desktop; past this it is not read.
+DPKG_STATUS_MAX_BYTES = 64 * 1024 * 1024
+# The Debian packages LXC's userland is made of, whose state the checker reports (lxc_userland
+# installs a selection of them and reads their state from the report instead of asking dpkg).
+USERLAND_PACKAGES = (
+    "apparmor", "bridge-utils", "busybox-static", "debootstrap", "dnsmasq-base", "iptables", "lxc",
+    "lxc-templates", "lxcfs", "nftables", "uidmap",
+)
 
 
 def _path(root, relative):
@@ -340,3 +349,25 @@ def ip_forward_facts(root="/"):
 def init_system(root="/"):
     """"systemd" when systemd runs the host (sd_booted(3): /run/systemd/system exists), else "other"."""
     return "systemd" if os.path.isdir(_path(root, "run/systemd/system")) else "other"
+
+
+def installed_packages(names=USERLAND_PACKAGES, root="/"):
+    """Which of the Debian packages names are installed, from dpkg's status file: name -> its
+    version when dpkg has it installed ("Status: install ok installed", any architecture), else
+    None. An empty dict where the host has no dpkg database (not Debian) or it cannot be read."""
+    try:
+        data = read_file(_path(root, "var/lib/dpkg/status"), "dpkg's status file", DPKG_STATUS_MAX_BYTES)
+    except ReadError:
+        return {}
+    text = data.decode("utf-8", "replace")
+    found = dict((name, None) for name in names)
+    wanted = "|".join(re.escape(name) for name in names)
+    for match in re.finditer(r"^Package: (%s)[ \t]*$" % wanted, text, re.MULTILINE):
+        end = text.find("\n\n", match.end())
+        stanza = text[match.end():end if end >= 0 else len(text)]
+        # Status: want flag status (dpkg-query's db:Status-Status is the third word)
+        status = re.search(r"^Status: \S+ \S+ (\S+)", stanza, re.MULTILINE)
+        version = re.search(r"^Version: (\S+)", stanza, re.MULTILINE)
+        if status and status.group(1) == "installed":
+            found[match.group(1)] = version.group(1) if version else ""
+    return found

@@ -24,6 +24,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
     hardware_model,
     helper_facts,
     init_system,
+    installed_packages,
     ip_forward_facts,
     module_parameter,
     selinux_mode,
@@ -82,6 +83,7 @@ def gather(release, user="root", root="/"):
         user=dict(name=user, uid=user_id(user, root)),
         ip_forward=ip_forward_facts(root),
         init=init_system(root),
+        packages=installed_packages(root=root),
         modules={},
     )
 

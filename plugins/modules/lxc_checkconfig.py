@@ -307,6 +307,10 @@ runtime:
       C(user) who runs unprivileged containers; C(ip_forward) whether C(/proc/sys/net/ipv4/ip_forward) exists
       and can be written (lxc-net needs that; a container guest's C(/proc/sys) is read-only) and its value;
       C(init) is C(systemd) where systemd runs the host, else C(other).
+    - C(packages) is what dpkg's status file says of the Debian packages of LXC's userland (apparmor,
+      bridge-utils, busybox-static, debootstrap, dnsmasq-base, iptables, lxc, lxc-templates, lxcfs, nftables,
+      uidmap) - the version of each one installed, null for one that is not; empty where the host has no dpkg.
+      The role C(lxchost.prep.lxc_userland) reads it (given as C(lxc_userland_runtime)) instead of asking dpkg again.
   returned: success
   type: dict
   sample:
@@ -336,6 +340,9 @@ runtime:
     user: {name: root, uid: "0"}
     ip_forward: {exists: true, writable: true, value: "0"}
     init: systemd
+    packages: {apparmor: null, bridge-utils: null, busybox-static: "1:1.35.0-4+b3", debootstrap: null,
+               dnsmasq-base: null, iptables: "1.8.9-2", lxc: "1:5.0.2-1+deb12u2", lxc-templates: null, lxcfs: null,
+               nftables: null, uidmap: null}
     modules:
       veth: {modules: [veth], available: true, loaded: false}
 system:

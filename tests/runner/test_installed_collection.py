@@ -154,7 +154,19 @@ def test_report_tag_alone(installed, hosts, check_run):
     run = playbook(installed, "lxchost.prep.site", "--check", "--tags", "report")
     assert run.returncode == 0, run.stdout[-6000:]
     assert "LXC fleet report - check mode" in run.stdout
-    assert "lxc_userland : Find the packages" not in run.stdout and "cgroup_mount : Keep" not in run.stdout
+    assert "lxc_userland : Decide the container network" not in run.stdout and "cgroup_mount : Keep" not in run.stdout
+    assert "lxc_userland : Decide the container network" in check_run.stdout  # the same name, in a whole run
+
+
+def test_the_free_strategy_gets_one_report_and_one_gate(installed, hosts, check_run):
+    env = dict(installed["env"], ANSIBLE_STRATEGY="free")
+    run = _sh("ansible-playbook", "-i", "hosts.yml", "lxchost.prep.site", "--check", "-e", "lxchost_site_fail_on=not_ready",
+              env=env, cwd=str(installed["project"]))
+    assert run.returncode == 2, run.stdout[-6000:]
+    assert run.stdout.count("LXC fleet report - check mode") == 1, run.stdout[-6000:]
+    for host in hosts:
+        assert run.stdout.count('fatal: [%s]: FAILED! => {"changed": false, "msg": "%s is pending (see the fleet report '
+                                'above)' % (host, host)) == 1, run.stdout[-6000:]
 
 
 def test_an_unsupported_system_is_only_reported_even_in_a_real_run(installed, hosts, check_run):

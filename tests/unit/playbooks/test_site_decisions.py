@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 
 import pytest
@@ -32,9 +33,20 @@ def _render(template, variables):
     return Templar(loader=DataLoader(), variables=variables).template(template)
 
 
+@functools.lru_cache(maxsize=None)
+def _judge_play():
+    """The first play of the playbook: it judges each host and plans its preparation."""
+    return _load("playbooks", "site.yml")[0]
+
+
+def _judge_task(module):
+    (task,) = [t for t in _judge_play()["tasks"] if module in t]
+    return task
+
+
 def _os_guard():
     """The judging play's variables and its task that decides from the checker's result."""
-    judge = _load("playbooks", "site.yml")[0]
+    judge = _judge_play()
     (task,) = [t for t in judge["tasks"] if "lxchost_site_os_report" in t.get("ansible.builtin.set_fact", {})]
     return judge["vars"], task
 
@@ -97,16 +109,74 @@ def test_kernel_plan(build, ready, plan):
     (_checker_result(_system("Rocky", "rocky", "9.4", None)), False),
 ])
 def test_the_checker_fails_a_host_only_where_it_matters(result, failed):
-    judge = _load("playbooks", "site.yml")[0]
-    (task,) = [t for t in judge["tasks"] if "lxchost.prep.lxc_checkconfig" in t]
-    variables = dict(judge["vars"], lxchost_site_kernel=result)
-    condition = "{{ %s }}" % task["failed_when"]
-    try:  # ansible-core 2.19 and later template only trusted strings (the playbook's are)
+    task = _judge_task("lxchost.prep.lxc_checkconfig")
+    variables = dict(_judge_play()["vars"], lxchost_site_kernel=result)
+    assert _render(_trusted("{{ %s }}" % task["failed_when"]), variables) is failed
+
+
+def _trusted(template):
+    """A template built here, trusted as the playbook's own are (ansible-core 2.19 and later
+    template only trusted strings; earlier versions trust every string)."""
+    try:
         from ansible.template import trust_as_template  # pylint: disable=import-outside-toplevel
-        condition = trust_as_template(condition)
     except ImportError:
-        pass
-    assert _render(condition, variables) is failed
+        return template
+    return trust_as_template(template)
+
+
+@pytest.mark.parametrize("system, plan, groups", [
+    (_system("Debian", "debian", "12.8", "bookworm"), "ready", ["lxchost_site_supported"]),
+    (_system("Rocky", "rocky", "9.4", None), "unsupported", []),  # in no group of the later plays
+])
+def test_only_supported_hosts_join_the_later_plays(system, plan, groups):
+    play_vars, guard = _os_guard()
+    variables = dict(play_vars, **guard["vars"])
+    variables.update(lxchost_site_kernel=_checker_result(system))
+    variables.update(lxchost_site_os_report=_render(guard["ansible.builtin.set_fact"]["lxchost_site_os_report"],
+                                                    variables),
+                     lxchost_site_kernel_plan=_render(guard["ansible.builtin.set_fact"]["lxchost_site_kernel_plan"],
+                                                      variables))
+    group_by = _judge_task("ansible.builtin.group_by")["ansible.builtin.group_by"]
+    assert _render(_trusted(group_by["key"]), variables) == "lxchost_kernel_" + plan
+    assert _render(group_by["parents"], variables) == groups
+
+
+def _userland(runtime, **overrides):
+    """lxc_userland's decisions (vars/main.yml) for a host, with the role's defaults."""
+    variables = dict(_load("roles", "lxc_userland", "defaults", "main.yml"))
+    variables.update(_load("roles", "lxc_userland", "vars", "main.yml"))
+    variables.update(lxc_userland_runtime=runtime, **overrides)
+    return lambda name: _render(variables[name], variables)
+
+
+def _runtime(packages, writable=False, apparmor="N"):
+    return {"ip_forward": {"exists": True, "writable": writable, "value": "0"}, "init": "systemd",
+            "apparmor": {"enabled": apparmor}, "packages": packages}
+
+
+_ALL_KNOWN = {"apparmor": None, "bridge-utils": None, "busybox-static": None, "debootstrap": None,
+              "dnsmasq-base": None, "iptables": "1.8.9-2", "lxc": "1:5.0.2-1+deb12u2", "lxc-templates": None,
+              "lxcfs": None, "nftables": None, "uidmap": None}
+
+
+def test_lxc_userland_takes_the_packages_from_the_checker():
+    decide = _userland(_runtime(_ALL_KNOWN, writable=True, apparmor="Y"))
+    assert decide("__lxc_userland_probe") is False  # no dpkg-query, no look at the host
+    assert decide("__lxc_userland_network_mode") == "lxc-net"
+    assert sorted(decide("__lxc_userland_missing")) == ["apparmor", "busybox-static", "dnsmasq-base", "lxc-templates"]
+
+
+@pytest.mark.parametrize("runtime, overrides", [
+    ({}, {}),  # no runtime: the role looks at the host itself
+    (_runtime({}), {}),  # the checker found no dpkg database
+    (_runtime(_ALL_KNOWN), {"lxc_userland_packages": ["lxc", "criu"]}),  # a package the checker does not report
+])
+def test_lxc_userland_asks_dpkg_what_the_checker_does_not_say(runtime, overrides):
+    decide = _userland(runtime, lxc_userland_dpkg={"stdout_lines": ["lxc installed", "criu not-installed"]},
+                       **overrides)
+    assert decide("__lxc_userland_probe") is True
+    if runtime:
+        assert decide("__lxc_userland_installed") == ["lxc"]
 
 
 @pytest.mark.parametrize("release, explicit, package", [

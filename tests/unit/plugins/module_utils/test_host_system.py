@@ -1,18 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: lxchost.prep contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The host's system (os-release), IP forwarding and init, as lxc_checkconfig returns them for site.yml."""
+"""The host's system (os-release), IP forwarding, init and the LXC
+userland packages, as lxc_checkconfig returns them for site.yml."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import os
+import shutil
+import subprocess
 
 import pytest
 
 from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
+    USERLAND_PACKAGES,
     init_system,
+    installed_packages,
     ip_forward_facts,
     system_facts,
 )
@@ -93,3 +98,76 @@ def test_init_system(tmp_path):
     assert init_system(str(tmp_path)) == "other"
     (tmp_path / "run" / "systemd" / "system").mkdir(parents=True)
     assert init_system(str(tmp_path)) == "systemd"
+
+
+# ---------------------------------------------------------------- installed packages (dpkg)
+
+_DPKG_STATUS = """Package: lxc
+Status: install ok installed
+Priority: optional
+Version: 1:5.0.2-1+deb12u2
+Description: Linux Containers userspace tools
+ Package: apparmor
+ Status: install ok installed
+
+Package: apparmor
+Status: deinstall ok config-files
+Version: 3.0.8-3
+
+Package: iptables
+Status: install ok half-installed
+Version: 1.8.9-2
+
+Package: dnsmasq-base
+Architecture: i386
+Status: deinstall ok not-installed
+
+Package: dnsmasq-base
+Architecture: amd64
+Status: install ok installed
+Version: 2.89-1
+
+Package: lxc-templates-extra
+Status: install ok installed
+Version: 1
+
+Package: busybox-static
+Version: 1:1.35.0-4+b3
+Status: hold ok installed"""
+
+
+def test_installed_packages_from_dpkg_status(tmp_path):
+    (tmp_path / "var" / "lib" / "dpkg").mkdir(parents=True)
+    (tmp_path / "var" / "lib" / "dpkg" / "status").write_text(_DPKG_STATUS)
+    names = ("lxc", "apparmor", "iptables", "dnsmasq-base", "lxc-templates", "busybox-static")
+    assert installed_packages(names, str(tmp_path)) == {
+        "lxc": "1:5.0.2-1+deb12u2",  # a description line that looks like a field is not one
+        "apparmor": None,  # removed, its configuration kept
+        "iptables": None,  # half-installed is not installed
+        "dnsmasq-base": "2.89-1",  # installed for one architecture
+        "lxc-templates": None,  # lxc-templates-extra is another package
+        "busybox-static": "1:1.35.0-4+b3",  # the last stanza, no blank line after it
+    }
+
+
+def test_installed_packages_without_dpkg_is_empty(tmp_path):
+    assert installed_packages(root=str(tmp_path)) == {}
+    (tmp_path / "var" / "lib" / "dpkg").mkdir(parents=True)
+    os.mkfifo(str(tmp_path / "var" / "lib" / "dpkg" / "status"))  # not a regular file: refused, never blocks
+    assert installed_packages(root=str(tmp_path)) == {}
+
+
+@pytest.mark.skipif(not os.path.isfile("/var/lib/dpkg/status") or not shutil.which("dpkg-query"),
+                    reason="the machine running the tests has no dpkg")
+def test_installed_packages_agree_with_dpkg_query():
+    """The machine's own dpkg database, read by the module and by dpkg-query (as lxc_userland does)."""
+    names = list(USERLAND_PACKAGES) + ["dpkg", "libc6", "python3"]  # some that are surely installed
+    query = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Status} ${Version}\\n"]
+                           + names, stdout=subprocess.PIPE, universal_newlines=True, check=False)
+    expected = dict((name, None) for name in names)
+    for line in query.stdout.splitlines():
+        name, status, version = (line.split(" ") + ["", ""])[:3]
+        if status == "installed":
+            expected[name.split(":")[0]] = version
+    assert installed_packages(names) == expected
+    assert expected["dpkg"] is not None
