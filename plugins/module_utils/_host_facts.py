@@ -44,12 +44,6 @@ ETC_FILE_MAX_BYTES = 16 * 1024 * 1024
 SMALL_FILE_MAX_BYTES = 64 * 1024
 # dpkg's database of installed packages: a few MB on a full desktop; past this it is not read.
 DPKG_STATUS_MAX_BYTES = 64 * 1024 * 1024
-# The Debian packages LXC's userland is made of, whose state the checker reports (lxc_userland
-# installs a selection of them and reads their state from the report instead of asking dpkg).
-USERLAND_PACKAGES = (
-    "apparmor", "bridge-utils", "busybox-static", "debootstrap", "dnsmasq-base", "iptables", "lxc",
-    "lxc-templates", "lxcfs", "nftables", "uidmap",
-)
 
 
 def _path(root, relative):
@@ -351,7 +345,7 @@ def init_system(root="/"):
     return "systemd" if os.path.isdir(_path(root, "run/systemd/system")) else "other"
 
 
-def installed_packages(names=USERLAND_PACKAGES, root="/"):
+def installed_packages(names, root="/"):
     """Which of the Debian packages names are installed, from dpkg's status file: name -> its
     version when dpkg has it installed ("Status: install ok installed", any architecture), else
     None. An empty dict where the host has no dpkg database (not Debian) or it cannot be read."""

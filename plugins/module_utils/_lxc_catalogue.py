@@ -440,6 +440,11 @@ BOOT_PARAMETERS = ("cgroup_disable", "cgroup_enable", "cgroup_no_v1", "systemd.u
                    "systemd.legacy_systemd_cgroup_controller", "user_namespace.enable", "swapaccount",
                    "cgroup.memory")
 
+# The Debian packages LXC's userland is made of, whose state a check of the running host reports
+# (lxc_userland installs a selection of them and reads their state there instead of asking dpkg).
+USERLAND_PACKAGES = ("apparmor", "bridge-utils", "busybox-static", "debootstrap", "dnsmasq-base", "iptables", "lxc",
+                     "lxc-templates", "lxcfs", "nftables", "uidmap")
+
 # Controllers cgroup2 has (its root's cgroup.controllers lists those the host offers); devices, freezer
 # and cpuacct are cgroup v1 controllers only (cgroup2 does their work in its core and with BPF).
 V2_CONTROLLERS = ("cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc")

@@ -43,6 +43,7 @@ from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import
     NOT_APPLICABLE,
     OPTIONAL,
     RUNTIME_CHECKS,
+    USERLAND_PACKAGES,
     V2_CONTROLLERS,
     level_for,
 )
@@ -83,7 +84,7 @@ def gather(release, user="root", root="/"):
         user=dict(name=user, uid=user_id(user, root)),
         ip_forward=ip_forward_facts(root),
         init=init_system(root),
-        packages=installed_packages(root=root),
+        packages=installed_packages(USERLAND_PACKAGES, root),
         modules={},
     )
 

@@ -15,12 +15,12 @@ import subprocess
 import pytest
 
 from ansible_collections.lxchost.prep.plugins.module_utils._host_facts import (
-    USERLAND_PACKAGES,
     init_system,
     installed_packages,
     ip_forward_facts,
     system_facts,
 )
+from ansible_collections.lxchost.prep.plugins.module_utils._lxc_catalogue import USERLAND_PACKAGES
 
 # os-release files as the distributions ship them (Debian 12, Rocky 9, Alpine 3.20, Ubuntu 24.04, Debian sid).
 OS_RELEASE = {
@@ -151,10 +151,10 @@ def test_installed_packages_from_dpkg_status(tmp_path):
 
 
 def test_installed_packages_without_dpkg_is_empty(tmp_path):
-    assert installed_packages(root=str(tmp_path)) == {}
+    assert installed_packages(USERLAND_PACKAGES, str(tmp_path)) == {}
     (tmp_path / "var" / "lib" / "dpkg").mkdir(parents=True)
     os.mkfifo(str(tmp_path / "var" / "lib" / "dpkg" / "status"))  # not a regular file: refused, never blocks
-    assert installed_packages(root=str(tmp_path)) == {}
+    assert installed_packages(USERLAND_PACKAGES, str(tmp_path)) == {}
 
 
 @pytest.mark.skipif(not os.path.isfile("/var/lib/dpkg/status") or not shutil.which("dpkg-query"),
@@ -171,3 +171,12 @@ def test_installed_packages_agree_with_dpkg_query():
             expected[name.split(":")[0]] = version
     assert installed_packages(names) == expected
     assert expected["dpkg"] is not None
+
+
+def test_the_module_documents_the_packages_it_reports():
+    """The list in lxc_checkconfig's RETURN and its sample are the catalogue's, not a copy that drifts."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    from ansible_collections.lxchost.prep.plugins.modules import lxc_checkconfig  # pylint: disable=import-outside-toplevel
+    runtime = yaml.safe_load(lxc_checkconfig.RETURN)["runtime"]
+    assert sorted(runtime["sample"]["packages"]) == sorted(USERLAND_PACKAGES)
+    assert "(%s)" % ", ".join(sorted(USERLAND_PACKAGES)) in " ".join(" ".join(runtime["description"]).split())
